@@ -1,0 +1,7 @@
+"""The classifier app: pages, API and management commands around the ml package."""
+from django.apps import AppConfig
+
+
+class ClassifierConfig(AppConfig):
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "classifier"

@@ -1,0 +1,6 @@
+"""URLs of the classifier app."""
+from django.urls import path
+
+from . import views
+
+urlpatterns = [path("", views.home, name="home")]

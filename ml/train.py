@@ -1,0 +1,221 @@
+"""Training: the model recipe, speaker-grouped folds and the train-and-save entry point."""
+import os
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, replace
+
+import numpy as np
+from sklearn.metrics import accuracy_score, confusion_matrix, f1_score
+from sklearn.neural_network import MLPClassifier
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+
+from . import augment, dataset, plots
+from .artifact import Artifact, save
+from .audio import SAMPLE_RATE
+from .ensemble import MLPEnsemble
+from .errors import DatasetError
+from .extract import DEFAULT_CACHE_DIR, extract_files
+from .features import get_config
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """Everything that defines how the models are trained; chosen by actor-grouped CV.
+
+    augment: augmentation copies added for every TRAINING clip (see ml.augment.parse_augment),
+    e.g. "mix*4" = four random channel chains (speed, colour, band/telephone/codec, noise).
+    """
+    augment: str = "mix*4"
+    n_models: int = 5
+    hidden: tuple = (256,)
+    alpha: float = 1.0
+    max_iter: int = 200
+    gender_hidden: tuple = (64,)
+    gender_alpha: float = 0.1
+
+    def to_dict(self):
+        """Plain-dict form stored in model metadata."""
+        return asdict(self)
+
+    def replace(self, **changes):
+        """A copy with some fields changed."""
+        return replace(self, **changes)
+
+
+DEFAULT_RECIPE = Recipe()
+
+
+def build_emotion_model(seed=0, recipe=DEFAULT_RECIPE):
+    """A fresh, unfitted emotion Pipeline (scaler + averaging ensemble of MLPs)."""
+    return Pipeline([
+        ("scaler", StandardScaler()),
+        ("mlp", MLPEnsemble(n_models=recipe.n_models, hidden_layer_sizes=tuple(recipe.hidden),
+                            alpha=recipe.alpha, batch_size=64, max_iter=recipe.max_iter,
+                            random_state=seed)),
+    ])
+
+
+def build_gender_model(seed=0, recipe=DEFAULT_RECIPE):
+    """A fresh, unfitted gender Pipeline (scaler + small MLP)."""
+    return Pipeline([
+        ("scaler", StandardScaler()),
+        ("mlp", MLPClassifier(hidden_layer_sizes=tuple(recipe.gender_hidden),
+                              alpha=recipe.gender_alpha, max_iter=300, random_state=seed)),
+    ])
+
+
+def load_augmentations(data, recipe=DEFAULT_RECIPE, feature_set="default", jobs=1,
+                       cache_dir=DEFAULT_CACHE_DIR, progress=True):
+    """Feature blocks of the recipe's augmentation copies, row-aligned with data.X.
+
+    Computed for every clip once (cached); training code picks the rows of its training clips.
+    """
+    copies = augment.parse_augment(recipe.augment)
+    if not copies:
+        return []
+    paths = [c.path for c in data.clips]
+    digests = augment.content_digests(paths)
+    return [augment.transformed_features(paths, name, get_config(feature_set), copy, jobs,
+                                         cache_dir, progress, digests)
+            for name, copy in copies]
+
+
+def training_rows(X, labels, index, augmented=()):
+    """Rows of X[index] plus the augmentation copies of THOSE clips only (failed copies dropped)."""
+    blocks, ys = [X[index]], [labels[index]]
+    for block in augmented:
+        rows = block[index]
+        ok = np.isfinite(rows).all(axis=1)
+        blocks.append(rows[ok])
+        ys.append(labels[index][ok])
+    return np.vstack(blocks), np.concatenate(ys)
+
+
+def fit_emotion(X, labels, index, augmented=(), seed=0, recipe=DEFAULT_RECIPE):
+    """Fit the emotion model on the clips in index (plus their augmentation copies)."""
+    Xt, yt = training_rows(X, labels, index, augmented)
+    return build_emotion_model(seed, recipe).fit(Xt, yt)
+
+
+def fit_gender(X, genders, index, augmented=(), seed=0, recipe=DEFAULT_RECIPE):
+    """Fit the gender model on the clips in index (plus their augmentation copies)."""
+    Xt, yt = training_rows(X, genders, index, augmented)
+    return build_gender_model(seed, recipe).fit(Xt, yt)
+
+
+def actor_folds(actors, k=5):
+    """Split actors into k contiguous groups (01-04, 05-08, ... for 20 actors) -> (train, test)
+    index pairs; no actor is ever on both sides of a fold."""
+    actors = np.asarray(actors)
+    unique = np.unique(actors)
+    k = min(k, len(unique))
+    if k < 2:
+        raise DatasetError("Speaker-independent evaluation needs clips from at least 2 actors.")
+    for held_out in np.array_split(unique, k):
+        test = np.isin(actors, held_out)
+        yield np.flatnonzero(~test), np.flatnonzero(test)
+
+
+@dataclass
+class LabelledFeatures:
+    """Feature matrix with the labels and actor of every row."""
+    X: np.ndarray
+    emotions: np.ndarray
+    genders: np.ndarray
+    actors: np.ndarray
+    clips: list
+    errors: dict
+
+
+def load_features(data_dir, emotions=dataset.EMOTIONS, feature_set="default", jobs=1,
+                  cache_dir=DEFAULT_CACHE_DIR, progress=True):
+    """Scan a RAVDESS folder and extract (cached) features for every readable clip."""
+    clips = dataset.scan(data_dir, emotions)
+    X, ok, errors = extract_files([c.path for c in clips], get_config(feature_set), jobs=jobs,
+                                  cache_dir=cache_dir, progress=progress)
+    if not ok:
+        raise DatasetError(f"None of the {len(clips)} clips under {data_dir} could be read.")
+    kept = [clips[i] for i in ok]
+    return LabelledFeatures(X, np.array([c.emotion for c in kept]),
+                            np.array([c.gender for c in kept]),
+                            np.array([c.actor for c in kept]), kept, errors)
+
+
+def grouped_score(data, folds=5, seed=0, recipe=DEFAULT_RECIPE, augmented=()):
+    """Out-of-fold emotion and gender predictions with actor-grouped folds; returns a summary.
+
+    augmented: feature blocks row-aligned with data.X (load_augmentations); each fold trains on
+    the copies of its training clips only.
+    """
+    labels = sorted(set(data.emotions), key=dataset.EMOTIONS.index)
+    predicted = np.empty(len(data.emotions), dtype=object)
+    fold_acc, fold_gender = [], []
+    for train, test in actor_folds(data.actors, folds):
+        model = fit_emotion(data.X, data.emotions, train, augmented, seed, recipe)
+        predicted[test] = model.predict(data.X[test])
+        fold_acc.append(accuracy_score(data.emotions[test], predicted[test]))
+        gender = fit_gender(data.X, data.genders, train, augmented, seed, recipe)
+        fold_gender.append(accuracy_score(data.genders[test], gender.predict(data.X[test])))
+    return {
+        "protocol": f"{len(fold_acc)}-fold grouped by actor",
+        "accuracy_mean": float(np.mean(fold_acc)), "accuracy_sd": float(np.std(fold_acc)),
+        "fold_accuracy": [float(a) for a in fold_acc],
+        "macro_f1": float(f1_score(data.emotions, predicted, average="macro")),
+        "gender_accuracy_mean": float(np.mean(fold_gender)),
+        "labels": labels,
+        "confusion_matrix": confusion_matrix(data.emotions, predicted, labels=labels).tolist(),
+    }
+
+
+def train(data_dir, out_path, emotions=dataset.EMOTIONS, feature_set="default", seed=0,
+          jobs=1, folds=5, cache_dir=DEFAULT_CACHE_DIR, progress=True, log=print,
+          recipe=DEFAULT_RECIPE):
+    """Extract features, score speaker-independently, fit on all clips and save the artifact.
+
+    Writes the model to out_path and loss-curve / confusion-matrix PNGs beside it.
+    Returns the saved Artifact.
+    """
+    started = time.perf_counter()
+    data = load_features(data_dir, emotions, feature_set, jobs, cache_dir, progress)
+    for path, err in data.errors.items():
+        log(f"skipped {path}: {err}")
+    if len(set(data.emotions)) < 2:
+        raise DatasetError("Training needs clips of at least 2 emotions.")
+    augmented = load_augmentations(data, recipe, feature_set, jobs, cache_dir, progress)
+    score = (grouped_score(data, folds, seed, recipe, augmented)
+             if folds and len(set(data.actors)) >= 2 else None)
+    if score:
+        log(f"Speaker-independent accuracy ({score['protocol']}): "
+            f"{score['accuracy_mean']:.1%} ± {score['accuracy_sd']:.1%}, macro-F1 "
+            f"{score['macro_f1']:.3f}, gender {score['gender_accuracy_mean']:.1%}")
+    else:
+        log("Only one actor: no speaker-independent score could be computed.")
+    everything = np.arange(len(data.emotions))
+    emotion_model = fit_emotion(data.X, data.emotions, everything, augmented, seed, recipe)
+    gender_model = fit_gender(data.X, data.genders, everything, augmented, seed, recipe)
+    metadata = {
+        "emotions": [str(c) for c in emotion_model.classes_],
+        "feature_set": get_config(feature_set).to_dict(),
+        "n_features": int(data.X.shape[1]),
+        "sample_rate": SAMPLE_RATE,
+        "seed": seed,
+        "recipe": recipe.to_dict(),
+        "training_data": {
+            "source": os.path.abspath(data_dir), "clips": len(data.clips),
+            "skipped": len(data.errors), "actors": sorted(int(a) for a in set(data.actors)),
+            "per_emotion": dict(Counter(data.emotions.tolist())),
+            "per_gender": dict(Counter(data.genders.tolist())),
+        },
+        "evaluation": score,
+        "training_seconds": round(time.perf_counter() - started, 1),
+    }
+    artifact = Artifact(emotion_model, gender_model, metadata)
+    save(artifact, out_path)
+    stem = os.path.splitext(out_path)[0]
+    plots.loss_curve({"emotion": emotion_model[-1].loss_curve_,
+                      "gender": gender_model[-1].loss_curve_}, stem + "_loss.png")
+    if score:
+        plots.confusion_matrix(score["confusion_matrix"], score["labels"],
+                               stem + "_confusion.png")
+    return artifact

@@ -1,0 +1,112 @@
+"""Train -> save -> load -> predict on a subset of the shared data; artifact safety."""
+import os
+import pickle
+
+import joblib
+import numpy as np
+import pytest
+
+from ml import ModelError, Predictor
+from ml import artifact as artifact_io
+from ml.train import actor_folds, train
+from tests.audio_factory import clip_path
+
+
+@pytest.fixture(scope="module")
+def subset(tmp_path_factory, data_dir):
+    """Actors 01-04, three emotions, linked into a RAVDESS-layout folder."""
+    root = tmp_path_factory.mktemp("ravdess")
+    for actor in range(1, 5):
+        folder = root / f"Actor_{actor:02d}"
+        folder.mkdir()
+        for name in os.listdir(os.path.join(data_dir, f"Actor_{actor:02d}")):
+            if name.split("-")[2] in ("01", "05", "04"):
+                os.symlink(os.path.join(data_dir, f"Actor_{actor:02d}", name), folder / name)
+    (root / "Actor_01" / "03-01-05-01-01-01-99.wav").write_bytes(b"not audio")
+    return str(root)
+
+
+@pytest.fixture(scope="module")
+def trained(subset, tmp_path_factory):
+    out = tmp_path_factory.mktemp("model") / "m.joblib"
+    logs = []
+    artifact = train(subset, str(out), emotions=("neutral", "sad", "angry"), folds=2,
+                     cache_dir=str(tmp_path_factory.mktemp("cache")), progress=False,
+                     log=logs.append)
+    return out, artifact, logs
+
+
+def test_round_trip(trained):
+    out, artifact, logs = trained
+    assert any("skipped" in line and "-99.wav" in line for line in logs)
+    assert any("Speaker-independent accuracy" in line for line in logs)
+    meta = artifact_io.read_metadata(str(out))
+    assert meta["emotions"] == ["angry", "neutral", "sad"]
+    assert meta["training_data"]["clips"] == 4 * 20 and meta["training_data"]["skipped"] == 1
+    assert meta["sample_rate"] == 16000 and meta["feature_set"]["name"] == "default"
+    assert len(meta["content_hash"]) == 64 and meta["created_at"]
+    assert meta["libraries"]["scikit-learn"]
+    assert 0 <= meta["evaluation"]["accuracy_mean"] <= 1
+    assert os.path.exists(str(out).replace(".joblib", "_loss.png"))
+    assert os.path.exists(str(out).replace(".joblib", "_confusion.png"))
+
+    result = Predictor.from_path(str(out)).predict_file(clip_path(2, 5))
+    assert set(result.probabilities) == {"angry", "neutral", "sad"}
+    assert abs(sum(result.probabilities.values()) - 1) < 1e-6
+    assert result.confidence == max(result.probabilities.values())
+    assert result.emotion == max(result.probabilities, key=result.probabilities.get)
+    assert result.gender in ("male", "female") and 0.5 <= result.gender_confidence <= 1
+    assert result.duration_s > 1 and result.processing_ms > 0
+
+
+def test_trained_model_learns(trained):
+    """On its own training actors the model must be clearly better than chance (1/3)."""
+    out, _, _ = trained
+    predictor = Predictor.from_path(str(out))
+    hits = [predictor.predict_file(clip_path(a, e, 2, s, 1)).emotion == name
+            for a in (1, 2, 3, 4) for e, name in ((5, "angry"), (4, "sad")) for s in (1, 2)]
+    assert np.mean(hits) >= 0.75
+
+
+def test_folds_never_share_an_actor():
+    actors = np.repeat(np.arange(1, 21), 60)
+    seen = []
+    for train_idx, test_idx in actor_folds(actors, 5):
+        assert not set(actors[train_idx]) & set(actors[test_idx])
+        seen += sorted(set(actors[test_idx]))
+    assert seen == list(range(1, 21))
+
+
+def test_corrupt_file_is_a_clear_error(trained, tmp_path):
+    out, _, _ = trained
+    data = bytearray(open(out, "rb").read())
+    bad = tmp_path / "truncated.joblib"
+    bad.write_bytes(bytes(data[: len(data) // 2]))
+    with pytest.raises(ModelError, match="corrupt"):
+        artifact_io.load(str(bad))
+    with pytest.raises(ModelError, match="No model file"):
+        artifact_io.load(str(tmp_path / "missing.joblib"))
+
+
+def test_tampered_payload_fails_hash(trained, tmp_path):
+    out, _, _ = trained
+    outer = joblib.load(str(out))
+    outer["payload"] = pickle.dumps({"emotion": None, "gender": None})
+    joblib.dump(outer, tmp_path / "t.joblib")
+    with pytest.raises(ModelError, match="hash"):
+        artifact_io.load(str(tmp_path / "t.joblib"))
+
+
+def test_incompatible_versions_refused(trained, tmp_path):
+    out, _, _ = trained
+    outer = joblib.load(str(out))
+    outer["metadata"]["libraries"]["scikit-learn"] = "0.24.2"
+    joblib.dump(outer, tmp_path / "old.joblib")
+    with pytest.raises(ModelError, match="scikit-learn 0.24.2"):
+        artifact_io.load(str(tmp_path / "old.joblib"))
+
+
+def test_bundled_model_loads():
+    artifact = artifact_io.load()
+    assert len(artifact.emotions) == 8
+    assert artifact.metadata["evaluation"]["protocol"].startswith("5-fold grouped")
