@@ -1,11 +1,30 @@
-"""Service layer between views/commands and the ml package: model loading and analysis."""
+"""Service layer between views/API/commands and the ml package: model loading, analysing an
+upload into a saved Analysis (result, segment timeline, plots, optional kept audio), history."""
+import csv
+import os
 import threading
+import time
+import uuid
+from functools import lru_cache
 
 from django.conf import settings
+from django.core.files import File
+from django.db import transaction
 
 from ml import Predictor
+from ml.audio import decode, prepare, to_mono_16k
+from ml.audio_plots import confusion_png, spectrogram_png, waveform_png
+from ml.segment import timeline
+
+from . import uploads
+from .models import Analysis
+
+LONG_CLIP_S = 6.0      # recordings longer than this also get a per-segment timeline
+SEGMENT_S = 3.0        # length of (non-overlapping) timeline segments
+KEPT_EXTENSIONS = {".wav", ".flac", ".ogg", ".opus", ".mp3", ".m4a", ".aac", ".webm", ".mp4"}
 
 _lock = threading.Lock()
+_plot_lock = threading.Lock()
 _predictor = None
 
 
@@ -19,6 +38,107 @@ def get_predictor():
     return _predictor
 
 
-def analyse(source):
-    """Analyse a path or binary file object; returns ml.Prediction or raises AudioError."""
-    return get_predictor().predict_file(source)
+def analyse_upload(upload, source=Analysis.Source.UPLOAD, keep=False):
+    """Analyse a Django UploadedFile and save it to the history; returns the Analysis.
+
+    Raises ml.AudioError (uploads.UploadRejected for size/emptiness) with a user-facing message,
+    ModelError if the model cannot be loaded. The audio is stored only if keep is true;
+    otherwise nothing of it outlives the request except the result and two small plots.
+    """
+    predictor = get_predictor()
+    with uploads.temporary_path(upload) as path:
+        started = time.perf_counter()
+        data, rate = decode(path, max_duration_s=uploads.max_duration_s())
+        audio = prepare(data, rate)
+        prediction = predictor.predict_audio(audio, started)
+        segments = []
+        if audio.source_duration_s > LONG_CLIP_S:
+            segments = timeline(predictor, to_mono_16k(data, rate), window_s=SEGMENT_S,
+                                hop_s=SEGMENT_S)
+        with _plot_lock:
+            waveform = waveform_png(audio.samples, audio.sample_rate)
+            spectrogram = spectrogram_png(audio.samples, audio.sample_rate)
+        analysis = Analysis(source=source, filename=(upload.name or "")[:255],
+                            waveform_png=waveform, spectrogram_png=spectrogram,
+                            segments=segments, **prediction.to_dict())
+        if keep:
+            with open(path, "rb") as f:
+                analysis.audio.save(_kept_name(upload.name), File(f), save=False)
+        try:
+            analysis.save()
+        except BaseException:
+            if analysis.audio:
+                analysis.audio.delete(save=False)
+            raise
+    return analysis
+
+
+def _kept_name(original):
+    ext = os.path.splitext(original or "")[1].lower()
+    return uuid.uuid4().hex + (ext if ext in KEPT_EXTENSIONS else ".audio")
+
+
+def delete_all():
+    """Delete every analysis and every kept audio file; returns how many analyses were deleted."""
+    with transaction.atomic():
+        count = 0
+        for analysis in Analysis.objects.all().iterator():
+            analysis.delete()
+            count += 1
+    return count
+
+
+CSV_SAFE_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value):
+    """A CSV cell that spreadsheets will not run as a formula."""
+    text = str(value)
+    return "'" + text if text.startswith(CSV_SAFE_PREFIXES) else text
+
+
+def write_csv(out, analyses, emotions):
+    """Write the history as CSV (one row per analysis, one probability column per emotion)."""
+    writer = csv.writer(out)
+    writer.writerow(["id", "created_at", "source", "filename", "emotion", "confidence", "gender",
+                     "gender_confidence", "duration_s", "processing_ms", "audio_kept"]
+                    + [f"p_{e}" for e in emotions])
+    for a in analyses:
+        writer.writerow([a.pk, a.created_at.isoformat(), a.source, _cell(a.filename), a.emotion,
+                         f"{a.confidence:.4f}", a.gender, f"{a.gender_confidence:.4f}",
+                         f"{a.duration_s:.3f}", f"{a.processing_ms:.1f}", int(bool(a.audio))]
+                        + [f"{a.probabilities.get(e, 0.0):.4f}" for e in emotions])
+
+
+def model_info():
+    """Public metadata of the loaded model: emotions, data, speaker-independent figures
+    (the training folder's server path is left out)."""
+    meta = get_predictor().artifact.metadata
+    evaluation = dict(meta.get("evaluation") or {})
+    training = {k: v for k, v in (meta.get("training_data") or {}).items() if k != "source"}
+    return {
+        "emotions": get_predictor().artifact.emotions,
+        "feature_set": (meta.get("feature_set") or {}).get("name", ""),
+        "n_features": meta.get("n_features"),
+        "sample_rate": meta.get("sample_rate"),
+        "created_at": meta.get("created_at", ""),
+        "content_hash": meta.get("content_hash", ""),
+        "libraries": meta.get("libraries", {}),
+        "training_data": training,
+        "evaluation": evaluation,
+    }
+
+
+def model_confusion_png():
+    """PNG of the model's speaker-independent confusion matrix, or None if it has none."""
+    meta = get_predictor().artifact.metadata
+    return _confusion_png_for(meta.get("content_hash", ""))
+
+
+@lru_cache(maxsize=4)
+def _confusion_png_for(content_hash):
+    evaluation = get_predictor().artifact.metadata.get("evaluation") or {}
+    if not evaluation.get("confusion_matrix") or not evaluation.get("labels"):
+        return None
+    with _plot_lock:
+        return confusion_png(evaluation["confusion_matrix"], evaluation["labels"])

@@ -1,22 +1,162 @@
 """Pages: parse the request, call the service layer, render."""
-from django.shortcuts import render
+import mimetypes
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from ml import AudioError, ModelError
 
-from . import services
+from . import services, uploads
+from .forms import AnalyseForm
+from .models import Analysis
+
+PAGE_SIZE = 20
+ACCEPT = ".wav,.flac,.ogg,.opus,.mp3,.m4a,.aac,.webm,audio/*"
 
 
+def _home(request, form, error=None, status=200):
+    return render(request, "classifier/home.html",
+                  {"form": form, "error": error, "accept": ACCEPT,
+                   "max_mb": round(uploads.max_bytes() / 2**20),
+                   "max_s": round(uploads.max_duration_s())}, status=status)
+
+
+@require_GET
 def home(request):
-    """Upload form; on POST analyse the uploaded file and show the result."""
-    context = {}
-    if request.method == "POST":
-        upload = request.FILES.get("file")
-        if upload is None:
-            context["error"] = "Choose an audio file to analyse."
-        else:
-            try:
-                context["result"] = services.analyse(upload)
-            except (AudioError, ModelError) as exc:
-                context["error"] = str(exc)
-    status = 400 if context.get("error") else 200
-    return render(request, "classifier/home.html", context, status=status)
+    """The two ways in: upload a file or record in the page."""
+    return _home(request, AnalyseForm())
+
+
+@require_http_methods(["GET", "POST"])
+def analyse(request):
+    """Analyse the posted clip; on success go to its result page, else show the error."""
+    if request.method == "GET":
+        return redirect("home")
+    form = AnalyseForm(request.POST, request.FILES)
+    if not form.is_valid():
+        first = next(iter(form.errors.values()))[0]
+        return _home(request, form, first, status=400)
+    try:
+        analysis = services.analyse_upload(form.cleaned_data["file"], form.cleaned_data["source"],
+                                           form.cleaned_data["keep"])
+    except AudioError as exc:
+        return _home(request, form, str(exc), status=uploads.status_for(exc))
+    except ModelError as exc:
+        return _home(request, form, str(exc), status=503)
+    return redirect(reverse("result", args=[analysis.pk]) + "?new=1")
+
+
+@require_GET
+def result(request, pk):
+    """One analysis: emotion, probabilities, plots, player, timeline."""
+    analysis = get_object_or_404(Analysis, pk=pk)
+    return render(request, "classifier/result.html",
+                  {"a": analysis, "fresh": request.GET.get("new") == "1"})
+
+
+@require_GET
+def plot(request, pk, kind):
+    """The waveform or spectrogram PNG of an analysis."""
+    field = {"waveform": "waveform_png", "spectrogram": "spectrogram_png"}[kind]
+    data = Analysis.objects.filter(pk=pk).values_list(field, flat=True).first()
+    if not data:
+        raise Http404("No such analysis.")
+    response = HttpResponse(bytes(data), content_type="image/png")
+    response["Cache-Control"] = "private, max-age=86400"
+    return response
+
+
+@require_GET
+def audio(request, pk):
+    """The kept audio file of an analysis (404 when it was not kept)."""
+    analysis = get_object_or_404(Analysis, pk=pk)
+    if not analysis.audio:
+        raise Http404("The audio of this analysis was not kept.")
+    try:
+        handle = analysis.audio.open("rb")
+    except FileNotFoundError:
+        raise Http404("The audio file is missing.") from None
+    kind = mimetypes.guess_type(analysis.audio.name)[0] or "application/octet-stream"
+    return FileResponse(handle, content_type=kind, filename=analysis.filename or None)
+
+
+@require_POST
+def delete(request, pk):
+    """Delete one analysis and its kept audio."""
+    get_object_or_404(Analysis, pk=pk).delete()
+    messages.success(request, "The analysis was deleted.")
+    return redirect("history")
+
+
+@require_POST
+def delete_all(request):
+    """Delete the whole history and every kept audio file."""
+    count = services.delete_all()
+    messages.success(request, f"Deleted {count} analys{'is' if count == 1 else 'es'}.")
+    return redirect("history")
+
+
+@require_GET
+def history(request):
+    """Past analyses, newest first, paginated."""
+    page = Paginator(Analysis.objects.defer("waveform_png", "spectrogram_png"), PAGE_SIZE)
+    return render(request, "classifier/history.html",
+                  {"page": page.get_page(request.GET.get("page"))})
+
+
+@require_GET
+def export_csv(request):
+    """The whole history as a CSV download."""
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="ser-history.csv"'
+    analyses = Analysis.objects.defer("waveform_png", "spectrogram_png").iterator()
+    try:
+        emotions = services.get_predictor().artifact.emotions
+    except ModelError:
+        emotions = sorted({e for a in Analysis.objects.only("probabilities")
+                           for e in a.probabilities})
+    services.write_csv(response, analyses, emotions)
+    return response
+
+
+def _percent(value):
+    return f"{100 * value:.1f}%" if isinstance(value, (int, float)) else "—"
+
+
+@require_GET
+def model(request):
+    """The model card: emotions, training data and licence, honest figures, limits."""
+    try:
+        info = services.model_info()
+    except ModelError as exc:
+        return render(request, "classifier/model.html", {"error": str(exc)}, status=503)
+    ev = info["evaluation"]
+    figures = [
+        ("Emotion accuracy (mean over folds)",
+         f"{_percent(ev.get('accuracy_mean'))} ± {_percent(ev.get('accuracy_sd'))}"),
+        ("Emotion macro-F1", f"{ev['macro_f1']:.2f}" if "macro_f1" in ev else "—"),
+        ("Chance level", _percent(1 / len(info["emotions"]))),
+        ("Gender accuracy", _percent(ev.get("gender_accuracy_mean"))),
+        ("Accuracy per fold", ", ".join(_percent(f) for f in ev.get("fold_accuracy", []))),
+    ]
+    return render(request, "classifier/model.html", {
+        "info": info, "protocol": ev.get("protocol", ""), "figures": figures,
+        "per_emotion": info["training_data"].get("per_emotion", {}),
+        "has_confusion": bool(ev.get("confusion_matrix")),
+    })
+
+
+@require_GET
+def model_confusion(request):
+    """The model's speaker-independent confusion matrix as a PNG."""
+    try:
+        png = services.model_confusion_png()
+    except ModelError:
+        png = None
+    if png is None:
+        raise Http404("This model has no confusion matrix.")
+    return HttpResponse(png, content_type="image/png")

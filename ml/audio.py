@@ -125,8 +125,9 @@ def to_mono_16k(data, rate):
 def _frame_rms_db(y, frame=400, hop=160):
     if len(y) < frame:
         y = np.pad(y, (0, frame - len(y)))
-    frames = np.lib.stride_tricks.sliding_window_view(y, frame)[::hop]
-    rms = np.sqrt(np.mean(frames.astype(np.float64) ** 2, axis=1))
+    energy = np.concatenate([[0.0], np.cumsum(np.square(y, dtype=np.float64))])
+    starts = np.arange(0, len(y) - frame + 1, hop)  # frame sums from one running sum
+    rms = np.sqrt(np.maximum(energy[starts + frame] - energy[starts], 0) / frame)
     return 20 * np.log10(np.maximum(rms, 1e-10)), hop
 
 

@@ -69,9 +69,14 @@ def _mix(y, r, rng):
 TRANSFORMS = dict(SINGLE, mix=_mix)
 
 
+# Bumped per transform when its output changes (telephone 2: AGC before mu-law, so quiet
+# recordings are not pushed under the silence threshold).
+TRANSFORM_VERSIONS = {"telephone": 2}
+
+
 def transform_key(name, copy):
     """Cache-folder name of one transform (augmentation copy or test channel)."""
-    return f"{name}-{copy}-v{AUGMENT_VERSION}"
+    return f"{name}-{copy}-v{TRANSFORM_VERSIONS.get(name, AUGMENT_VERSION)}"
 
 
 def apply(name, y, rate, digest="0" * 8, copy=0):
@@ -86,12 +91,30 @@ def apply(name, y, rate, digest="0" * 8, copy=0):
     return TRANSFORMS[name](y, rate, rng)
 
 
-def _one(path, digest, name, copy, config):
+def _prepared(path, digest, name, copy, audio_dir):
+    """The transformed clip after the product's preparation; cached as .npy if audio_dir."""
+    cached = os.path.join(audio_dir, transform_key(name, copy), digest + ".npy") \
+        if audio_dir else None
+    if cached and os.path.exists(cached):
+        try:
+            return np.load(cached)
+        except (OSError, ValueError):
+            pass
+    data, rate = decode(path)
+    y = np.asarray(data, np.float32).mean(axis=1)
+    y, rate = apply(name, y, rate, digest, copy)
+    samples = prepare(y, rate).samples
+    if cached:
+        os.makedirs(os.path.dirname(cached), exist_ok=True)
+        tmp = cached + f".{os.getpid()}.tmp.npy"
+        np.save(tmp, samples)
+        os.replace(tmp, cached)
+    return samples
+
+
+def _one(path, digest, name, copy, config, audio_dir=None):
     try:
-        data, rate = decode(path)
-        y = np.asarray(data, np.float32).mean(axis=1)
-        y, rate = apply(name, y, rate, digest, copy)
-        return features.extract(prepare(y, rate).samples, config), None
+        return features.extract(_prepared(path, digest, name, copy, audio_dir), config), None
     except AudioError as exc:
         return None, str(exc)
     except Exception as exc:  # one bad file must not stop a batch
@@ -99,8 +122,12 @@ def _one(path, digest, name, copy, config):
 
 
 def transformed_features(paths, name, config, copy=0, jobs=1, cache_dir=DEFAULT_CACHE_DIR,
-                         progress=True, digests=None):
+                         progress=True, digests=None, audio_cache=None):
     """Feature vectors of every path after transform `name` (copy `copy`).
+
+    audio_cache: also keep the transformed, prepared waveforms (float32 .npy) under
+    cache_dir/audio, so that a new feature version does not re-run slow codecs. Default: the
+    SER_AUDIO_CACHE environment variable ("1" = on); it costs ~100 kB per clip and copy.
 
     Returns an array [len(paths), d] with NaN rows where a clip could not be processed.
     """
@@ -112,8 +139,11 @@ def transformed_features(paths, name, config, copy=0, jobs=1, cache_dir=DEFAULT_
     todo = [i for i, v in enumerate(vectors) if v is None]
     bar = tqdm(total=len(todo), desc=f"Features [{name} #{copy}]", unit="clip",
                disable=not progress or not todo)
+    if audio_cache is None:
+        audio_cache = os.environ.get("SER_AUDIO_CACHE", "") == "1"
+    audio_dir = os.path.join(cache_dir, "audio") if (cache_dir and audio_cache) else None
     work = Parallel(n_jobs=jobs, return_as="generator", batch_size=8)(
-        delayed(_one)(paths[i], digests[i], name, copy, config) for i in todo)
+        delayed(_one)(paths[i], digests[i], name, copy, config, audio_dir) for i in todo)
     for i, (vec, _err) in zip(todo, work):
         bar.update(1)
         if vec is not None:

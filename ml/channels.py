@@ -45,12 +45,12 @@ def telephone(y, rate, mu_law=True):
     sos = scipy.signal.butter(4, [300, 3400], btype="bandpass", fs=8000, output="sos")
     y = scipy.signal.sosfilt(sos, y)
     if mu_law:
-        peak = max(np.max(np.abs(y)), 1e-9)
-        scale = min(1.0, 0.9 / peak)
-        x = np.clip(y * scale, -1, 1)
+        # automatic gain control to a 0.9 peak (as phone networks level speech), then 8-bit
+        # G.711 mu-law quantisation
+        x = y * (0.9 / max(np.max(np.abs(y)), 1e-9))
         mu = 255.0
         q = np.round((np.sign(x) * np.log1p(mu * np.abs(x)) / np.log1p(mu)) * 127) / 127
-        y = np.sign(q) * np.expm1(np.abs(q) * np.log1p(mu)) / mu / scale
+        y = np.sign(q) * np.expm1(np.abs(q) * np.log1p(mu)) / mu
     return y.astype(np.float32), 8000
 
 

@@ -1,21 +1,24 @@
 """Feature extraction: one function maps a 16 kHz waveform to a fixed-length vector.
 
-One STFT per clip; mel, MFCC, chroma and spectral shape are all derived from it. Two named
+One STFT per clip (float32, scipy.fft); mel, MFCC, chroma and spectral shape are all derived from
+it with precomputed matrices, and every statistic is taken in one vectorised pass. Two named
 feature sets exist: "tutorial" (the original 40 MFCC + 12 chroma + 128 mel means) and
 "default" (richer utterance statistics of spectral, cepstral, energy and pitch contours).
+The filterbanks are numpy re-implementations of librosa's (tested equal), so predicting never
+imports librosa or compiles anything with numba.
 """
 import hashlib
 import json
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 
-import librosa
 import numpy as np
 import scipy.fft
-import scipy.signal
 
-from . import pitch
+from . import descriptors, pitch, runtime
 from .audio import SAMPLE_RATE
+
+runtime.tune()
 
 
 @dataclass(frozen=True)
@@ -26,7 +29,7 @@ class FeatureConfig:
     hop: int = 160
     n_mels: int = 64
     n_mfcc: int = 20
-    version: int = 1
+    version: int = 2
 
     def to_dict(self):
         """Plain-dict form stored in model metadata."""
@@ -40,7 +43,7 @@ class FeatureConfig:
 
 FEATURE_SETS = {
     "default": FeatureConfig("default"),
-    "tutorial": FeatureConfig("tutorial", n_fft=2048, hop=512, n_mels=128, n_mfcc=40),
+    "tutorial": FeatureConfig("tutorial", n_fft=2048, hop=512, n_mels=128, n_mfcc=40, version=1),
 }
 
 
@@ -55,69 +58,148 @@ def get_config(name_or_dict):
                          f"{', '.join(FEATURE_SETS)}.") from None
 
 
+def _hz_to_mel(f):
+    """Slaney mel scale (linear below 1 kHz, logarithmic above), as librosa.hz_to_mel."""
+    f = np.asarray(f, dtype=np.float64)
+    return np.where(f >= 1000.0, 15.0 + np.log(np.maximum(f, 1e-9) / 1000.0) / (np.log(6.4) / 27),
+                    f / (200.0 / 3))
+
+
+def _mel_to_hz(m):
+    return np.where(m >= 15.0, 1000.0 * np.exp(np.log(6.4) / 27 * (m - 15.0)), m * (200.0 / 3))
+
+
+def mel_filterbank(sr, n_fft, n_mels):
+    """Slaney-normalised triangular mel filters [n_mels, 1 + n_fft // 2] (= librosa.filters.mel)."""
+    fft_freqs = np.fft.rfftfreq(n_fft, 1.0 / sr)
+    mel_f = _mel_to_hz(np.linspace(_hz_to_mel(0.0), _hz_to_mel(sr / 2), n_mels + 2))
+    ramps = mel_f[:, None] - fft_freqs[None, :]
+    fdiff = np.diff(mel_f)[:, None]
+    lower = -ramps[:-2] / fdiff[:-1]
+    upper = ramps[2:] / fdiff[1:]
+    weights = np.maximum(0, np.minimum(lower, upper))
+    weights *= (2.0 / (mel_f[2:] - mel_f[:-2]))[:, None]
+    return weights.astype(np.float32)
+
+
+def chroma_filterbank(sr, n_fft, n_chroma=12):
+    """Gaussian chroma filters [n_chroma, 1 + n_fft // 2] (= librosa.filters.chroma defaults)."""
+    freqs = np.linspace(0, sr, n_fft, endpoint=False)[1:]
+    bins = n_chroma * np.log2(freqs / (440.0 / 16))
+    bins = np.concatenate(([bins[0] - 1.5 * n_chroma], bins))
+    widths = np.concatenate((np.maximum(np.diff(bins), 1.0), [1]))
+    half = np.round(n_chroma / 2)
+    d = np.remainder(bins[None, :] - np.arange(n_chroma)[:, None] + half + 10 * n_chroma,
+                     n_chroma) - half
+    w = np.exp(-0.5 * (2 * d / widths[None, :]) ** 2)
+    w /= np.sqrt((w ** 2).sum(axis=0, keepdims=True))
+    w *= np.exp(-0.5 * ((bins / n_chroma - 5.0) / 2) ** 2)[None, :]
+    w = np.roll(w, -3 * (n_chroma // 12), axis=0)
+    return np.ascontiguousarray(w[:, :1 + n_fft // 2], dtype=np.float32)
+
+
+@dataclass(frozen=True)
+class _Matrices:
+    """Everything about a configuration that does not depend on the clip."""
+    window: np.ndarray   # periodic Hann [n_fft]
+    mel: np.ndarray      # [n_mels, bins]
+    chroma: np.ndarray   # [12, bins]
+    dct: np.ndarray      # orthonormal DCT-II rows [n_mfcc, n_mels]
+    freqs: np.ndarray    # bin centre frequencies [bins]
+    bands: np.ndarray    # 0/1 octave-band membership [6, bins]
+
+
+BAND_EDGES = (0, 250, 500, 1000, 2000, 4000, 8001)
+
+
 @lru_cache(maxsize=8)
-def _filters(n_fft, n_mels):
-    mel = librosa.filters.mel(sr=SAMPLE_RATE, n_fft=n_fft, n_mels=n_mels)
-    chroma = librosa.filters.chroma(sr=SAMPLE_RATE, n_fft=n_fft, n_chroma=12)
+def _matrices(n_fft, n_mels, n_mfcc):
     freqs = np.fft.rfftfreq(n_fft, 1 / SAMPLE_RATE)
-    return mel, chroma, freqs, scipy.signal.get_window("hann", n_fft)
+    bands = np.array([(freqs >= a) & (freqs < b) for a, b in zip(BAND_EDGES, BAND_EDGES[1:])])
+    return _Matrices(
+        window=(0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n_fft) / n_fft)).astype(np.float32),
+        mel=mel_filterbank(SAMPLE_RATE, n_fft, n_mels),
+        chroma=chroma_filterbank(SAMPLE_RATE, n_fft),
+        dct=scipy.fft.dct(np.eye(n_mels), type=2, norm="ortho", axis=0)[:n_mfcc].astype(np.float32),
+        freqs=freqs, bands=bands.astype(np.float32))
 
 
-def _stft_magnitude(y, n_fft, hop, window):
+def _stft_power(y, n_fft, hop, window):
+    """|STFT|^2 [bins, T] of a centred, zero-padded float32 signal."""
     y = np.pad(y, n_fft // 2, mode="constant")
-    if len(y) < n_fft:
-        y = np.pad(y, (0, n_fft - len(y)))
     frames = np.lib.stride_tricks.sliding_window_view(y, n_fft)[::hop]
-    return np.abs(np.fft.rfft(frames * window, axis=1)).T.astype(np.float32)  # [bins, T]
+    spec = scipy.fft.rfft(frames * window, axis=1, overwrite_x=True)
+    return (spec.real ** 2 + spec.imag ** 2).T
 
 
-def _stats(m):
-    """Mean, std, 10th and 90th percentile of each row of a [d, T] matrix."""
-    m = np.atleast_2d(m)
-    p10, p90 = np.percentile(m, [10, 90], axis=1)
-    return np.concatenate([m.mean(axis=1), m.std(axis=1), p10, p90])
+def _percentiles(m, qs):
+    """Linear-interpolated percentiles of each row of m (as np.percentile), one sort."""
+    s = np.sort(m, axis=1)
+    pos = np.asarray(qs, dtype=np.float64) / 100 * (m.shape[1] - 1)
+    lo = np.floor(pos).astype(int)
+    hi = np.minimum(lo + 1, m.shape[1] - 1)
+    frac = pos - lo
+    return s[:, lo] * (1 - frac) + s[:, hi] * frac  # [rows, len(qs)]
 
 
 def _delta(m):
+    """First derivative along time: Savitzky-Golay (window 9, order 1, 'interp' edges).
+
+    For order 1 this is the least-squares slope over 9 frames; at the edges the slope of the
+    first/last full window is repeated (exactly what scipy's savgol_filter(mode='interp') does).
+    """
     if m.shape[1] < 9:
         return np.zeros_like(m)
-    return scipy.signal.savgol_filter(m, 9, 1, deriv=1, axis=1, mode="interp")
+    slope = np.lib.stride_tricks.sliding_window_view(m, 9, axis=1) @ (np.arange(-4, 5) / 60.0)
+    return np.concatenate([np.repeat(slope[:, :1], 4, axis=1), slope,
+                           np.repeat(slope[:, -1:], 4, axis=1)], axis=1)
 
 
-def _tutorial(mag, cfg):
-    mel_fb, chroma_fb, _, _ = _filters(cfg.n_fft, cfg.n_mels)
-    power = mag ** 2
-    mel = mel_fb @ power
-    mfcc = scipy.fft.dct(librosa.power_to_db(mel), axis=0, type=2, norm="ortho")[:cfg.n_mfcc]
-    chroma = chroma_fb @ mag
+def _tutorial(power, cfg, mx):
+    mel = mx.mel @ power
+    log_mel = 10 * np.log10(np.maximum(mel, 1e-10))
+    log_mel = np.maximum(log_mel, log_mel.max() - 80.0)  # librosa.power_to_db(top_db=80)
+    chroma = mx.chroma @ np.sqrt(power)  # magnitude chroma, as the tutorial
     chroma /= np.maximum(chroma.max(axis=0, keepdims=True), 1e-10)
-    return np.concatenate([mfcc.mean(axis=1), chroma.mean(axis=1), mel.mean(axis=1)])
+    return np.concatenate([mx.dct @ log_mel.mean(axis=1), chroma.mean(axis=1), mel.mean(axis=1)])
 
 
-def _spectral_shape(mag, power, freqs):
+def _spectral_shape(power, mx):
     total = np.maximum(power.sum(axis=0), 1e-12)
-    centroid = (freqs[:, None] * power).sum(axis=0) / total
-    bandwidth = np.sqrt(((freqs[:, None] - centroid) ** 2 * power).sum(axis=0) / total)
-    cumulative = np.cumsum(power, axis=0) / total
-    rolloff = freqs[np.argmax(cumulative >= 0.85, axis=0)]
+    centroid = (mx.freqs @ power) / total
+    # sum((f - centroid)^2 p) expanded, in float64 (no cancellation trouble at these scales)
+    spread = (mx.freqs ** 2 @ power) / total - centroid ** 2
+    bandwidth = np.sqrt(np.maximum(spread, 0))
+    reached = np.cumsum(power, axis=0) >= 0.85 * total
+    rolloff = mx.freqs[np.argmax(reached, axis=0)]
     flatness = np.exp(np.mean(np.log(power + 1e-12), axis=0)) / (power.mean(axis=0) + 1e-12)
-    edges = [0, 250, 500, 1000, 2000, 4000, 8001]
-    bands = [power[(freqs >= a) & (freqs < b)].sum(axis=0) for a, b in zip(edges, edges[1:])]
-    band_db = 10 * np.log10(np.maximum(np.array(bands), 1e-12))
+    band_db = 10 * np.log10(np.maximum(mx.bands @ power, 1e-12))
     tilt = band_db - band_db.mean(axis=0, keepdims=True)  # level-free spectral balance
     return np.vstack([centroid / 1000, bandwidth / 1000, rolloff / 1000,
                       np.log10(flatness + 1e-12), tilt])
 
 
-def _prosody(y, log_energy):
-    f0, strength = pitch.track(y, SAMPLE_RATE)
-    n = min(len(f0), log_energy.shape[0])
-    f0, strength = f0[:n], strength[:n]
+def _zero_crossing_rate(y, n_fft, hop, n_frames):
+    """Fraction of sign changes in each n_fft window (windows start every hop samples)."""
+    y = np.pad(y, (0, n_fft))
+    changes = np.concatenate([[0], np.cumsum(np.diff(np.sign(y)) != 0)])
+    starts = np.arange(n_frames) * hop
+    return (changes[starts + n_fft - 1] - changes[starts]) / (n_fft - 1)
+
+
+def _stats(m):
+    """Mean, std, 10th and 90th percentile of each row of a [d, T] matrix."""
+    m = np.atleast_2d(m)
+    p = _percentiles(m, (10, 90))
+    return np.concatenate([m.mean(axis=1), m.std(axis=1), p[:, 0], p[:, 1]])
+
+
+def _prosody(n_samples, log_energy, f0, strength):
     voiced = ~np.isnan(f0)
     if voiced.sum() >= 3:
         semitones = 12 * np.log2(f0[voiced] / 100.0)
         d = np.diff(semitones)
-        p5, p50, p95 = np.percentile(semitones, [5, 50, 95])
+        p5, p50, p95 = _percentiles(semitones[None, :], (5, 50, 95))[0]
         slope = np.polyfit(np.arange(len(semitones)), semitones, 1)[0]
         pitch_feats = [semitones.mean(), semitones.std(), p5, p50, p95, p95 - p5,
                        np.abs(d).mean(), d.std(), slope * 100]
@@ -126,39 +208,45 @@ def _prosody(y, log_energy):
     e = log_energy
     runs = np.diff(np.concatenate([[0], voiced.astype(int), [0]]))
     n_segments = (runs == 1).sum()
-    duration = len(y) / SAMPLE_RATE
+    duration = n_samples / SAMPLE_RATE
+    p10, p90 = _percentiles(e[None, :], (10, 90))[0]
     rhythm = [voiced.mean(), n_segments / max(duration, 1e-3), strength.mean(),
-              e.std(), np.percentile(e, 90) - np.percentile(e, 10), np.abs(np.diff(e)).mean()]
+              e.std(), p90 - p10, np.abs(np.diff(e)).mean()]
     return np.array(pitch_feats + rhythm, dtype=np.float64)
 
 
-def _default(y, mag, cfg):
-    mel_fb, chroma_fb, freqs, _ = _filters(cfg.n_fft, cfg.n_mels)
-    power = mag ** 2
-    log_mel = 10 * np.log10(np.maximum(mel_fb @ power, 1e-10))
-    mfcc = scipy.fft.dct(log_mel, axis=0, type=2, norm="ortho")[:cfg.n_mfcc]
+def _default(y, power, cfg, mx):
+    log_mel = 10 * np.log10(np.maximum(mx.mel @ power, 1e-10))
+    mfcc = mx.dct @ log_mel
     d_mfcc = _delta(mfcc)
     dd_mfcc = _delta(d_mfcc)
-    chroma = chroma_fb @ power
+    chroma = mx.chroma @ power
     chroma /= np.maximum(chroma.max(axis=0, keepdims=True), 1e-10)
     log_energy = 10 * np.log10(np.maximum(power.sum(axis=0), 1e-10))
-    zcr_frames = np.lib.stride_tricks.sliding_window_view(
-        np.pad(y, (0, cfg.n_fft)), cfg.n_fft)[::cfg.hop][:mag.shape[1]]
-    zcr = np.mean(np.abs(np.diff(np.sign(zcr_frames), axis=1)) > 0, axis=1)
-    shape = _spectral_shape(mag, power, freqs)
+    zcr = _zero_crossing_rate(y, cfg.n_fft, cfg.hop, power.shape[1])
+    shape = _spectral_shape(power, mx)
     log_mel_rel = log_mel - log_mel.mean(axis=0, keepdims=True)
-    return np.concatenate([
+    f0, strength = pitch.track(y, SAMPLE_RATE, hop=cfg.hop)
+    n = min(len(f0), power.shape[1])
+    f0, strength = f0[:n], strength[:n]
+    parts = [
         _stats(mfcc), _stats(d_mfcc)[:2 * cfg.n_mfcc], _stats(dd_mfcc)[:2 * cfg.n_mfcc],
         log_mel_rel.mean(axis=1), log_mel_rel.std(axis=1),
         chroma.mean(axis=1), chroma.std(axis=1),
-        _stats(shape), _stats(zcr[None, :]), _prosody(y, log_energy),
-    ])
+        _stats(shape), _stats(zcr[None, :]), _prosody(len(y), log_energy, f0, strength),
+    ]
+    if cfg.version >= 2:  # prosody, voice quality, rhythm and contrast (ml/descriptors.py)
+        parts.append(descriptors.descriptors(
+            len(y), SAMPLE_RATE, cfg.hop, power[:, :n], mx.freqs, log_mel[:, :n], mfcc[:, :n],
+            log_energy[:n], f0, strength))
+    return np.concatenate(parts)
 
 
 def extract(y, config="default"):
     """Map a mono 16 kHz waveform to the feature vector of the given set (float32)."""
     cfg = get_config(config) if not isinstance(config, FeatureConfig) else config
-    _, _, _, window = _filters(cfg.n_fft, cfg.n_mels)
-    mag = _stft_magnitude(np.asarray(y, dtype=np.float32), cfg.n_fft, cfg.hop, window)
-    vec = _tutorial(mag, cfg) if cfg.name == "tutorial" else _default(y, mag, cfg)
+    mx = _matrices(cfg.n_fft, cfg.n_mels, cfg.n_mfcc)
+    y = np.asarray(y, dtype=np.float32)
+    power = _stft_power(y, cfg.n_fft, cfg.hop, mx.window)
+    vec = _tutorial(power, cfg, mx) if cfg.name == "tutorial" else _default(y, power, cfg, mx)
     return np.nan_to_num(vec.astype(np.float32), nan=0.0, posinf=0.0, neginf=0.0)

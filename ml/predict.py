@@ -5,7 +5,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from . import artifact as artifact_io
-from .audio import Audio, load_audio
+from .audio import SAMPLE_RATE, Audio, load_audio, prepare
 from .features import extract, get_config
 
 
@@ -41,20 +41,45 @@ class Predictor:
         """Classify an already loaded Audio."""
         started = time.perf_counter() if started is None else started
         x = extract(audio.samples, self.config)[None, :]
-        proba = self.artifact.emotion_model.predict_proba(x)[0]
-        proba = proba / proba.sum()
-        g_proba = self.artifact.gender_model.predict_proba(x)[0]
-        best, g_best = int(np.argmax(proba)), int(np.argmax(g_proba))
-        return Prediction(
-            emotion=str(self.artifact.emotion_model.classes_[best]),
-            confidence=float(proba[best]),
-            probabilities={str(c): float(p)
-                           for c, p in zip(self.artifact.emotion_model.classes_, proba)},
-            gender=str(self.artifact.gender_model.classes_[g_best]),
-            gender_confidence=float(g_proba[g_best]),
-            duration_s=round(audio.duration_s, 3),
-            processing_ms=round(1000 * (time.perf_counter() - started), 1),
-        )
+        elapsed_ms = 1000 * (time.perf_counter() - started)
+        return self.predict_features(x, [audio.duration_s], [elapsed_ms])[0]
+
+    def predict_features(self, X, durations_s, elapsed_ms):
+        """Predictions for feature rows X [n, d] with one call of each model (batch use).
+
+        durations_s: each clip's trimmed length; elapsed_ms: the time each clip took so far
+        (loading + features); its processing_ms adds an equal share of the model calls.
+        """
+        started = time.perf_counter()
+        proba = self.artifact.emotion_model.predict_proba(X)
+        proba = proba / proba.sum(axis=1, keepdims=True)
+        g_proba = self.artifact.gender_model.predict_proba(X)
+        share_ms = 1000 * (time.perf_counter() - started) / len(X)
+        emotions = [str(c) for c in self.artifact.emotion_model.classes_]
+        genders = [str(c) for c in self.artifact.gender_model.classes_]
+        results = []
+        for p, g, duration, elapsed in zip(proba, g_proba, durations_s, elapsed_ms):
+            best, g_best = int(np.argmax(p)), int(np.argmax(g))
+            results.append(Prediction(
+                emotion=emotions[best], confidence=float(p[best]),
+                probabilities={c: float(v) for c, v in zip(emotions, p)},
+                gender=genders[g_best], gender_confidence=float(g[g_best]),
+                duration_s=round(duration, 3), processing_ms=round(elapsed + share_ms, 1)))
+        return results
+
+    def warm_up(self):
+        """Run one dummy clip through features and both models so the first real request does
+        not pay for lazy imports, filterbank construction and first-touch memory (call it once
+        at process start, right after loading)."""
+        t = np.arange(int(1.5 * SAMPLE_RATE)) / SAMPLE_RATE
+        tone = 0.1 * np.sin(2 * np.pi * 150 * t) * (1 + np.sin(2 * np.pi * 3 * t))
+        self.predict_samples(tone.astype(np.float32))
+
+    def predict_samples(self, samples, sample_rate=SAMPLE_RATE):
+        """Classify a raw waveform (e.g. a live or timeline window) with the same trimming and
+        normalisation as load_audio; raises AudioError when it holds no usable speech."""
+        started = time.perf_counter()
+        return self.predict_audio(prepare(samples, sample_rate), started)
 
     def predict_file(self, source):
         """Load (path or binary file object) and classify; raises AudioError for bad input."""

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # System packages the tests need (Debian): idempotent, quick when everything is present.
 set -euo pipefail
-packages=(chromium portaudio19-dev pulseaudio pulseaudio-utils postgresql wrk)
+# gcc + libc6-dev build PyAudio (requirements-capture.txt; it has no Linux wheels).
+packages=(chromium portaudio19-dev gcc libc6-dev pulseaudio pulseaudio-utils postgresql wrk)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

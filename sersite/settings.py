@@ -1,6 +1,11 @@
-"""Django settings, read from the environment (see README "Configuration")."""
+"""Django settings, read from the environment (see README "Configuration").
+
+Production is the default: DEBUG is off unless DEBUG=1, and then SECRET_KEY must be set.
+"""
 import os
 from pathlib import Path
+
+from csp.constants import NONE, SELF
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -31,11 +36,17 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.messages",
     "django.contrib.sessions",
+    "csp",
+    "ninja",  # serves Swagger UI for /api/docs from its own static files (no CDN)
     "classifier",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "classifier.uploads.UploadLimitMiddleware",
+    "sersite.middleware.PermissionsPolicyMiddleware",
+    "sersite.middleware.ReadableErrorsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -57,10 +68,18 @@ TEMPLATES = [{
     ]},
 }]
 
+# SQLite next to the code unless DATABASE_URL names another database (e.g. PostgreSQL).
 DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": BASE_DIR / "db.sqlite3"}}
 if os.environ.get("DATABASE_URL"):
     import dj_database_url
-    DATABASES["default"] = dj_database_url.parse(os.environ["DATABASE_URL"], conn_max_age=60)
+    DATABASES["default"] = dj_database_url.parse(
+        os.environ["DATABASE_URL"], conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "60")),
+        conn_health_checks=True)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Several gunicorn workers write at once: WAL, wait for locks, take the write lock up front.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        transaction_mode="IMMEDIATE", timeout=20,
+        init_command="PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;")
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 LANGUAGE_CODE = "en-us"
@@ -81,12 +100,61 @@ MEDIA_URL = "media/"
 
 # The model artifact: the bundled one unless SER_MODEL_PATH points elsewhere.
 SER_MODEL_PATH = os.environ.get("SER_MODEL_PATH", str(BASE_DIR / "ml" / "models" / "default.joblib"))
-SER_MAX_UPLOAD_BYTES = int(os.environ.get("SER_MAX_UPLOAD_MB", "25")) * 1024 * 1024
+
+# Upload limits, checked before any work (classifier/uploads.py). Files always go to a temporary
+# file on disk (never memory) that is deleted when the request ends.
+SER_MAX_UPLOAD_BYTES = int(float(os.environ.get("SER_MAX_UPLOAD_MB", "25")) * 1024 * 1024)
 SER_MAX_DURATION_S = float(os.environ.get("SER_MAX_DURATION_S", "600"))
+
+# Live recognition (README "Live recognition"). The server-microphone page records from THIS
+# machine's microphone: off unless SER_SERVER_MIC=1, and even then only for loopback clients.
+SER_SERVER_MIC = env_bool("SER_SERVER_MIC")
+SER_LIVE_MAX_S = float(os.environ.get("SER_LIVE_MAX_S", "120"))   # longest Live-mode session
+FILE_UPLOAD_HANDLERS = ["django.core.files.uploadhandler.TemporaryFileUploadHandler"]
+FILE_UPLOAD_TEMP_DIR = os.environ.get("UPLOAD_TEMP_DIR") or None
+DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024   # non-file form fields
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 100
+DATA_UPLOAD_MAX_NUMBER_FILES = 5
+
+# HTTPS behind the PaaS router, which terminates TLS and sets X-Forwarded-Proto.
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]   # the platform's health checker may use plain HTTP
+SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "0" if DEBUG else "31536000"))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SESSION_COOKIE_HTTPONLY = True
+X_FRAME_OPTIONS = "DENY"
+
+# Content-Security-Policy (django-csp): everything from this origin only; no inline code.
+# blob: media lets the page play back its own recordings; the microphone's AudioWorklet module
+# is a same-origin static file (script-src 'self').
+CONTENT_SECURITY_POLICY = {"DIRECTIVES": {
+    "default-src": [SELF],
+    "script-src": [SELF],
+    "style-src": [SELF],
+    "img-src": [SELF, "data:", "blob:"],
+    "media-src": [SELF, "blob:"],
+    "connect-src": [SELF],
+    "worker-src": [SELF, "blob:"],
+    "font-src": [SELF],
+    "object-src": [NONE],
+    "base-uri": [SELF],
+    "form-action": [SELF],
+    "frame-ancestors": [NONE],
+}}
+# Browser features: the microphone for this origin only, nothing else.
+PERMISSIONS_POLICY = "microphone=(self), camera=(), geolocation=(), payment=(), usb=()"
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }

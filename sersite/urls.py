@@ -1,4 +1,9 @@
 """Root URL configuration."""
 from django.urls import include, path
 
-urlpatterns = [path("", include("classifier.urls"))]
+from classifier.health import healthz
+
+urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    path("", include("classifier.urls")),
+]

@@ -1,7 +1,12 @@
-"""WSGI entry point (gunicorn sersite.wsgi)."""
+"""WSGI entry point (gunicorn sersite.wsgi): each worker loads the model once, at start, and
+refuses to start (exit status 3, one CRITICAL log line) if the artifact is unusable."""
 import os
 
 from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "sersite.settings")
 application = get_wsgi_application()
+
+from classifier.health import load_model_or_exit  # noqa: E402  (needs Django set up)
+
+load_model_or_exit()

@@ -1,0 +1,55 @@
+"""The history of analyses: one row per analysed clip, its result and its plots."""
+from django.db import models
+
+
+class Analysis(models.Model):
+    """One analysed recording. The audio file is kept only when the user asked for it."""
+
+    class Source(models.TextChoices):
+        UPLOAD = "upload", "Upload"
+        RECORD = "record", "Recording"
+        API = "api", "API"
+        LIVE = "live", "Live mode"
+        SERVER_MIC = "server-mic", "Server microphone"
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    source = models.CharField(max_length=10, choices=Source.choices)
+    filename = models.CharField(max_length=255, blank=True)
+    emotion = models.CharField(max_length=32)
+    confidence = models.FloatField()
+    probabilities = models.JSONField()
+    gender = models.CharField(max_length=16)
+    gender_confidence = models.FloatField()
+    duration_s = models.FloatField()
+    processing_ms = models.FloatField()
+    segments = models.JSONField(default=list, blank=True)
+    waveform_png = models.BinaryField()
+    spectrogram_png = models.BinaryField()
+    audio = models.FileField(upload_to="recordings/%Y/%m/", blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "analyses"
+
+    def __str__(self):
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.emotion} ({self.source})"
+
+    def sorted_probabilities(self):
+        """[(emotion, probability)] most likely first."""
+        return sorted(self.probabilities.items(), key=lambda item: -item[1])
+
+    def result(self):
+        """The API/`predict --json` object for this analysis, with its id and any segments."""
+        data = {"id": self.pk, "emotion": self.emotion, "confidence": self.confidence,
+                "probabilities": self.probabilities, "gender": self.gender,
+                "gender_confidence": self.gender_confidence, "duration_s": self.duration_s,
+                "processing_ms": self.processing_ms}
+        if self.segments:
+            data["segments"] = self.segments
+        return data
+
+    def delete(self, *args, **kwargs):
+        """Delete the row and its kept audio file."""
+        if self.audio:
+            self.audio.delete(save=False)
+        return super().delete(*args, **kwargs)

@@ -1,0 +1,37 @@
+"""gunicorn settings (Procfile: `gunicorn --config gunicorn.conf.py sersite.wsgi`), from env.
+
+PORT / HOST: where to listen (the PaaS sets PORT). WEB_CONCURRENCY: worker processes (default 2),
+GUNICORN_THREADS: threads per worker (default 2), GUNICORN_TIMEOUT: seconds a request may take
+before its worker is replaced (default 120: a 10-minute upload is analysed well within it).
+SIGTERM (what a PaaS sends on deploy/scale-down) is a graceful shutdown: workers stop accepting,
+finish their requests for up to GUNICORN_GRACEFUL_TIMEOUT seconds (default 25, under the usual
+30 s before SIGKILL), then exit. Each worker loads the model once when it starts (sersite/wsgi.py).
+"""
+import os
+
+
+def _int(name, default):
+    return int(os.environ.get(name, default))
+
+
+bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8000')}"
+workers = _int("WEB_CONCURRENCY", 2)
+worker_class = "gthread"
+threads = _int("GUNICORN_THREADS", 2)
+timeout = _int("GUNICORN_TIMEOUT", 120)
+graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 25)
+keepalive = 5
+# Replace each worker after this many requests (jittered so they do not all restart together).
+max_requests = _int("GUNICORN_MAX_REQUESTS", 1000)
+max_requests_jitter = max_requests // 10
+# TLS ends at the platform's router; trust its X-Forwarded-* headers.
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "*")
+accesslog = "-"
+errorlog = "-"
+loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
+if os.path.isdir("/dev/shm"):
+    worker_tmp_dir = "/dev/shm"   # heartbeat files off a possibly slow disk
+
+# Workers x threads already use the cores: keep numeric libraries single-threaded per request.
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")

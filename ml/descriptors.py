@@ -1,0 +1,154 @@
+"""Utterance descriptors added in feature version 2 (prosody, voice quality, rhythm, contrast).
+
+Each function takes per-frame quantities the feature extractor has already computed (power
+spectrogram, log energy, f0 track), so together they add only a few vectorised passes.
+Grouped-CV ablation on RAVDESS (8 emotions, actors 01-20): together they lifted the single-MLP
+accuracy from 53.2% to 57.9%; on their own (118 values) they reach 57.2%.
+"""
+from functools import lru_cache
+
+import numpy as np
+import scipy.fft
+import scipy.signal
+
+CONTRAST_EDGES = ((0, 200), (200, 400), (400, 800), (800, 1600), (1600, 3200), (3200, 8001))
+SIZE_PER_MFCC = 3   # voiced mean + voiced std + unvoiced mean
+FIXED_SIZE = 12 + 11 + 12 + 7 + 16
+
+
+def size(n_mfcc):
+    """Number of values descriptors() returns."""
+    return SIZE_PER_MFCC * n_mfcc + FIXED_SIZE
+
+
+@lru_cache(maxsize=4)
+def _savgol_quadratic():
+    """savgol_filter(x, 9, 2) (mode='interp') as matrices: interior kernel and the two edge maps."""
+    x = np.arange(9.0)
+    fit = np.vander(x, 3) @ np.linalg.pinv(np.vander(x, 3))  # quadratic least-squares fit
+    return fit[4], fit[:4], fit[5:]
+
+
+def _smooth(x):
+    """Savitzky-Golay smoothing, window 9, order 2, polynomial-fit edges (as scipy's 'interp')."""
+    kernel, head, tail = _savgol_quadratic()
+    inner = np.lib.stride_tricks.sliding_window_view(x, 9) @ kernel
+    return np.concatenate([head @ x[:9], inner, tail @ x[-9:]])
+
+
+@lru_cache(maxsize=4)
+def _modulation_bands(hop, sr):
+    fm = np.fft.rfftfreq(1024, hop / sr)
+    return np.array([(fm >= a) & (fm < b) for a, b in ((0.5, 2), (2, 4), (4, 8), (8, 16))],
+                    dtype=np.float64)
+
+
+def _bins(freqs, a, b):
+    """The slice of (ascending) bin frequencies in [a, b)."""
+    return slice(int(np.searchsorted(freqs, a)), int(np.searchsorted(freqs, b)))
+
+
+def _slope(y):
+    """Least-squares slope of y against 0, 1, 2, ... (np.polyfit(x, y, 1)[0])."""
+    t = np.arange(len(y)) - (len(y) - 1) / 2
+    return float(t @ y / (t @ t))
+
+
+def _mean_std(m):
+    m = np.atleast_2d(m)
+    if m.shape[1] == 0:
+        return np.zeros(2 * m.shape[0])
+    return np.concatenate([m.mean(axis=1), m.std(axis=1)])
+
+
+def voice_quality(power, freqs, f0, strength, frame_power):
+    """Voiced-frame alpha ratio, Hammarberg index, HNR, jitter/shimmer proxies, pitch spread."""
+    voiced = ~np.isnan(f0)
+    if voiced.sum() < 2:
+        return np.zeros(12)
+    pv = power[:, voiced]
+    low, high = pv[_bins(freqs, 50, 1000)], pv[_bins(freqs, 1000, 5000)]
+    alpha = 10 * np.log10((high.sum(axis=0) + 1e-12) / (low.sum(axis=0) + 1e-12))
+    hammarberg = 10 * np.log10((pv[_bins(freqs, 0, 2000)].max(axis=0) + 1e-12)
+                               / (pv[_bins(freqs, 2000, 5000)].max(axis=0) + 1e-12))
+    r = np.clip(strength[voiced], 1e-3, 0.999)
+    hnr = 10 * np.log10(r / (1 - r))
+    semitones = 12 * np.log2(f0[voiced] / 100.0)
+    both = voiced[1:] & voiced[:-1]
+    if both.any():
+        jitter = np.median(np.abs(np.diff(f0))[both] / f0[1:][both])
+        shimmer = np.median(np.abs(np.diff(10 * np.log10(frame_power + 1e-12)))[both])
+    else:
+        jitter = shimmer = 0.0
+    p25, p75 = np.percentile(semitones, [25, 75])
+    return np.array([alpha.mean(), alpha.std(), hammarberg.mean(), hammarberg.std(),
+                     hnr.mean(), hnr.std(), jitter, shimmer, p25, p75,
+                     semitones.max() - semitones.mean(), semitones.mean() - semitones.min()])
+
+
+def rhythm(n_samples, sr, log_energy, f0, hop):
+    """Energy-envelope modulation spectrum, syllable-like peak rate, voiced runs and pauses."""
+    e = np.maximum(log_energy - log_energy.max(), -60.0)
+    env = e - e.mean()
+    spec = np.abs(scipy.fft.rfft(env * np.hanning(len(env)), n=1024)) ** 2
+    bands = _modulation_bands(hop, sr) @ spec
+    bands = 10 * np.log10(bands / (bands.sum() + 1e-12) + 1e-12)
+    smooth = _smooth(log_energy) if len(log_energy) > 9 else log_energy
+    peaks, _ = scipy.signal.find_peaks(smooth, prominence=6)
+    duration = n_samples / sr
+    voiced = ~np.isnan(f0)
+    runs = np.diff(np.concatenate([[0], voiced.astype(int), [0]]))
+    starts, ends = np.flatnonzero(runs == 1), np.flatnonzero(runs == -1)
+    seg = (ends - starts) * hop / sr if len(starts) else np.zeros(1)
+    pauses = (starts[1:] - ends[:-1]) * hop / sr if len(starts) > 1 else np.zeros(1)
+    return np.concatenate([bands, [len(peaks) / max(duration, 1e-3), seg.mean(), seg.std(),
+                                   seg.max(), pauses.mean(), pauses.max(), duration]])
+
+
+def contrast(power, freqs):
+    """Octave-band spectral contrast (log peak / valley magnitude, 20% quantiles), mean and std."""
+    rows = []
+    for a, b in CONTRAST_EDGES:  # 6 bands
+        band = np.sort(power[_bins(freqs, a, b)], axis=0)
+        k = max(1, int(0.2 * band.shape[0]))
+        rows.append(np.log(np.sqrt(band[-k:]).sum(axis=0) / k + 1e-10)
+                    - np.log(np.sqrt(band[:k]).sum(axis=0) / k + 1e-10))
+    return _mean_std(np.array(rows))
+
+
+def contour(f0, log_energy):
+    """Pitch and energy over the thirds of the voiced part, and the final pitch movement."""
+    voiced = ~np.isnan(f0)
+    if voiced.sum() < 6:
+        return np.zeros(7)
+    semitones = 12 * np.log2(f0[voiced] / 100.0)
+    thirds = np.array_split(np.arange(len(semitones)), 3)
+    means = np.array([semitones[t].mean() for t in thirds])
+    last = semitones[-max(3, len(semitones) // 5):]
+    final = _slope(last)
+    ev = log_energy[voiced]
+    energy = [ev[t].mean() - ev.mean() for t in thirds]
+    return np.concatenate([means - means.mean(), [final * 10], energy])
+
+
+def descriptors(n_samples, sr, hop, power, freqs, log_mel, mfcc, log_energy, f0, strength):
+    """All version-2 descriptors; per-frame inputs must share the same number of frames."""
+    n_mfcc = mfcc.shape[0]
+    frame_power = power.sum(axis=0)
+    voiced = ~np.isnan(f0)
+    unvoiced = (log_energy > log_energy.max() - 35) & ~voiced
+    parts = [
+        _mean_std(mfcc[:, voiced]) if voiced.sum() > 1 else np.zeros(2 * n_mfcc),
+        mfcc[:, unvoiced].mean(axis=1) if unvoiced.sum() > 1 else np.zeros(n_mfcc),
+        voice_quality(power, freqs, f0, strength, frame_power),
+        rhythm(n_samples, sr, log_energy, f0, hop),
+        contrast(power, freqs),
+        contour(f0, log_energy),
+    ]
+    n_mels = log_mel.shape[0]
+    if log_mel.shape[1] > 2 and n_mels % 16 == 0:
+        flux = np.abs(np.diff(log_mel, axis=1))
+        parts.append(flux.reshape(16, n_mels // 16, -1).mean(axis=(1, 2)))
+    else:
+        parts.append(np.zeros(16))
+    return np.concatenate(parts)

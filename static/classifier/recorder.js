@@ -1,0 +1,156 @@
+// Record in the page: microphone -> AudioWorklet PCM -> 16-bit WAV, with a level meter, a timer,
+// stop by button or at the maximum length, playback, then analysis through the record form.
+import { enhance } from "./clipform.js";
+import { encodeWav } from "./wav.js";
+
+const section = document.getElementById("recorder");
+const startButton = document.getElementById("rec-start");
+const stopButton = document.getElementById("rec-stop");
+const timer = document.getElementById("rec-timer");
+const meter = document.getElementById("rec-level");
+const status = document.getElementById("rec-status");
+const form = document.getElementById("record-form");
+const fileInput = document.getElementById("rec-file");
+const playback = document.getElementById("rec-playback");
+
+let session = null;
+
+function say(message, isError = false) {
+  status.textContent = message;
+  status.classList.toggle("error", isError);
+}
+
+function clock(seconds) {
+  const s = Math.floor(seconds);
+  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
+}
+
+function micErrorMessage(error) {
+  switch (error && error.name) {
+    case "NotAllowedError":
+    case "SecurityError":
+      return "Microphone access was denied. Allow the microphone for this site in the browser's settings to record — or upload a file instead.";
+    case "NotFoundError":
+    case "OverconstrainedError":
+      return "No microphone was found. Connect one to record — or upload a file instead.";
+    case "NotReadableError":
+      return "The microphone is busy or unavailable (is another application using it?). You can upload a file instead.";
+    default:
+      return `Recording could not start (${error && error.message ? error.message : error}). You can upload a file instead.`;
+  }
+}
+
+async function start() {
+  if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia || !window.AudioWorkletNode) {
+    say("This browser cannot record here (recording needs a modern browser and HTTPS). You can upload a file instead.", true);
+    return;
+  }
+  startButton.disabled = true;
+  say("Asking for the microphone…");
+  let stream;
+  try {
+    stream = await navigator.mediaDevices.getUserMedia({
+      audio: { channelCount: 1, echoCancellation: false, noiseSuppression: false, autoGainControl: false },
+    });
+  } catch (error) {
+    say(micErrorMessage(error), true);
+    startButton.disabled = false;
+    return;
+  }
+  try {
+    session = await openSession(stream);
+  } catch (error) {
+    stream.getTracks().forEach((t) => t.stop());
+    say(`Recording could not start (${error.message}). You can upload a file instead.`, true);
+    startButton.disabled = false;
+    return;
+  }
+  form.hidden = true;
+  stopButton.disabled = false;
+  stopButton.focus();
+  say("Recording… speak now.");
+  session.ticker = setInterval(tick, 100);
+}
+
+async function openSession(stream) {
+  const context = new AudioContext();
+  await context.audioWorklet.addModule(section.dataset.worklet);
+  const source = context.createMediaStreamSource(stream);
+  const capture = new AudioWorkletNode(context, "pcm-capture", { numberOfOutputs: 0 });
+  const analyser = context.createAnalyser();
+  analyser.fftSize = 2048;
+  source.connect(capture);
+  source.connect(analyser);
+  const chunks = [];
+  let finished;
+  const done = new Promise((resolve) => { finished = resolve; });
+  capture.port.onmessage = (event) => {
+    chunks.push(event.data.samples);
+    if (event.data.done) finished();
+  };
+  return { stream, context, capture, analyser, chunks, done, started: performance.now(),
+           levels: new Float32Array(analyser.fftSize),
+           maxSeconds: Number(section.dataset.maxSeconds) || 30 };
+}
+
+function tick() {
+  if (!session || session.stopping) return;
+  const elapsed = (performance.now() - session.started) / 1000;
+  timer.textContent = clock(Math.min(elapsed, session.maxSeconds));
+  session.analyser.getFloatTimeDomainData(session.levels);
+  let sum = 0;
+  for (const v of session.levels) sum += v * v;
+  const db = 20 * Math.log10(Math.sqrt(sum / session.levels.length) + 1e-9);
+  meter.value = Math.max(0, Math.min(1, (db + 60) / 60));
+  if (elapsed >= session.maxSeconds) stop(`Stopped at the ${session.maxSeconds} s maximum.`);
+}
+
+async function stop(reason = "") {
+  if (!session || session.stopping) return;
+  const current = session;
+  current.stopping = true;
+  clearInterval(current.ticker);
+  stopButton.disabled = true;
+  current.capture.port.postMessage("flush");
+  await current.done;
+  current.stream.getTracks().forEach((t) => t.stop());
+  const rate = current.context.sampleRate;
+  await current.context.close();
+  session = null;
+  meter.value = 0;
+  const length = current.chunks.reduce((n, c) => n + c.length, 0);
+  const samples = new Float32Array(length);
+  let offset = 0;
+  for (const chunk of current.chunks) {
+    samples.set(chunk, offset);
+    offset += chunk.length;
+  }
+  const blob = encodeWav(samples, rate);
+  const seconds = length / rate;
+  timer.textContent = clock(seconds);
+  startButton.disabled = false;
+  startButton.textContent = "Record again";
+  if (seconds < 0.5) {
+    say("The recording is too short; record at least a second of speech.", true);
+    return;
+  }
+  try {
+    const transfer = new DataTransfer();
+    transfer.items.add(new File([blob], "recording.wav", { type: "audio/wav" }));
+    fileInput.files = transfer.files;
+  } catch (error) {
+    say("This browser cannot send the recording; please upload a file instead.", true);
+    return;
+  }
+  if (playback.src) URL.revokeObjectURL(playback.src);
+  playback.src = URL.createObjectURL(blob);
+  form.hidden = false;
+  say(`${reason} Recorded ${seconds.toFixed(1)} s. Listen to it, then analyse it.`.trim());
+  document.getElementById("rec-analyse").focus();
+}
+
+if (section) {
+  enhance(form);
+  startButton.addEventListener("click", start);
+  stopButton.addEventListener("click", () => stop());
+}

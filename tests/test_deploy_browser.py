@@ -1,0 +1,73 @@
+"""The Content-Security-Policy in a real browser: every page, and recording in the page (the
+microphone's AudioWorklet, blob: playback, upload, the kept-audio player) and Live mode, run
+under the production headers with no CSP violation reported."""
+import re
+
+import pytest
+
+from tests.browser import (chromium, fake_mic_wav, playwright_session,  # noqa: F401 (fixtures)
+                           web_page)
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+# Runs before any page script (Playwright init scripts are not subject to the page's CSP).
+WATCH = """window.cspViolations = [];
+document.addEventListener("securitypolicyviolation", e => window.cspViolations.push(
+    `${e.effectiveDirective} blocked ${e.blockedURI || "inline"} (${e.sourceFile}:${e.lineNumber})`));
+"""
+PLAY = """a => a.play().then(() => new Promise(r => setTimeout(r, 300))).then(() => !a.paused)"""
+
+
+@pytest.fixture
+def page(web_page):
+    """web_page (which already fails on console errors) recording CSP violation events."""
+    web_page.add_init_script(WATCH)
+    reported = []
+    web_page.on("console", lambda m: "Content Security Policy" in m.text and reported.append(m.text))
+    web_page.csp_console = reported
+    return web_page
+
+
+def assert_no_violations(page):
+    assert page.evaluate("window.cspViolations") == [], page.url
+    assert page.csp_console == [], page.url
+
+
+@pytest.mark.parametrize("path", ["/", "/history/", "/model/", "/api/docs", "/mic/"])
+def test_page_runs_under_the_csp(page, path, settings):
+    settings.SER_SERVER_MIC = True   # the server-microphone page exists only when enabled
+    response = page.goto(path)
+    assert response.status == 200
+    csp = response.headers["content-security-policy"]
+    assert "default-src 'self'" in csp and "unsafe-inline" not in csp
+    page.wait_for_load_state("networkidle")
+    assert_no_violations(page)
+
+
+def test_recording_playback_upload_and_live_mode_under_the_csp(page):
+    page.goto("/")
+    page.click("#rec-start")
+    page.wait_for_function("() => document.getElementById('rec-level').value > 0.2")
+    page.wait_for_timeout(3500)
+    page.click("#rec-stop")
+    page.wait_for_selector("#record-form:not([hidden])")
+    playback = page.locator("#rec-playback")
+    assert playback.get_attribute("src").startswith("blob:")
+    assert playback.evaluate(PLAY)
+    assert_no_violations(page)
+
+    page.check("#keep-record")
+    page.click("#rec-analyse")
+    page.wait_for_url(re.compile(r"/analyses/\d+/"))
+    page.wait_for_load_state("networkidle")
+    for img in page.locator("figure img").all():
+        assert img.evaluate("i => i.complete && i.naturalWidth > 100")
+    assert page.locator("audio[src$='/audio']").evaluate(PLAY)
+    assert_no_violations(page)
+
+    page.goto("/")
+    page.click("#live-start")
+    page.wait_for_function("() => document.querySelectorAll('#live-timeline li').length > 0",
+                           timeout=30_000)
+    page.click("#live-stop")
+    assert_no_violations(page)

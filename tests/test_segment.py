@@ -1,0 +1,122 @@
+"""Speech detection and emotion timelines on real RAVDESS clips joined with silences."""
+import numpy as np
+import pytest
+import soundfile as sf
+import soxr
+
+from ml import AudioError, Predictor, load_audio
+from ml.segment import (SILENCE, frame_energy_db, speech_regions, timeline, window_starts)
+from tests.audio_factory import clip_path
+
+CLIPS = [(3, 5), (8, 7), (15, 3)]  # (actor, emotion): angry, disgust, happy
+GAP_S = 2.0
+NOISE_DBFS = -70.0
+ONSET_TOLERANCE_S = 0.1
+END_TOLERANCE_S = 0.3  # sentence endings fade out slowly, so where they stop is less sharp
+
+
+@pytest.fixture(scope="module")
+def predictor():
+    return Predictor.from_path()
+
+
+def loud_extent(y, rate=16000):
+    """Ground truth of a clean clip: first and last frame within 30 dB of its loudest frame."""
+    db = frame_energy_db(y, rate)
+    loud = np.flatnonzero(db > db.max() - 30)
+    return loud[0] * 0.01, loud[-1] * 0.01 + 0.025
+
+
+@pytest.fixture(scope="module")
+def joined():
+    """Three clips separated (and surrounded) by 2 s of faint noise; with true speech spans."""
+    rng = np.random.default_rng(0)
+    parts, truth, t = [], [], 0.0
+    for actor, emotion in CLIPS:
+        y, rate = sf.read(clip_path(actor, emotion), dtype="float32")
+        assert rate == 16000
+        noise = rng.normal(0, 10 ** (NOISE_DBFS / 20), int(GAP_S * rate)).astype(np.float32)
+        parts += [noise, y]
+        start, end = loud_extent(y)
+        truth.append((t + GAP_S + start, t + GAP_S + end))
+        t += GAP_S + len(y) / rate
+    parts.append(rng.normal(0, 10 ** (NOISE_DBFS / 20), int(GAP_S * 16000)).astype(np.float32))
+    return np.concatenate(parts), truth
+
+
+def test_speech_regions_match_the_clips(joined):
+    samples, truth = joined
+    regions = speech_regions(samples)
+    assert len(regions) == len(truth)
+    for (start, end), (true_start, true_end) in zip(regions, truth):
+        assert abs(start - true_start) < ONSET_TOLERANCE_S
+        assert abs(end - true_end) < END_TOLERANCE_S
+
+
+def test_regions_survive_another_rate(joined):
+    samples, truth = joined
+    resampled = soxr.resample(samples, 16000, 44100).astype(np.float32)
+    regions = speech_regions(resampled, 44100)
+    assert [s for s, _ in regions] == pytest.approx([s for s, _ in truth], abs=ONSET_TOLERANCE_S)
+
+
+def test_silence_is_never_speech():
+    rng = np.random.default_rng(1)
+    assert speech_regions(np.zeros(48000, np.float32)) == []
+    hum = 0.01 * np.sin(2 * np.pi * 50 * np.arange(48000) / 16000) + rng.normal(0, 0.003, 48000)
+    assert speech_regions(hum.astype(np.float32)) == []  # steady noise at -40 dBFS
+
+
+def test_timeline_labels_silence_and_speech(joined, predictor):
+    samples, truth = joined
+    entries = timeline(predictor, samples)
+    duration = len(samples) / 16000
+    assert entries[0]["start_s"] == 0 and entries[-1]["end_s"] == pytest.approx(duration, abs=1e-3)
+    assert [e["start_s"] for e in entries[:3]] == [0.0, 1.0, 2.0]
+    emotions = set(predictor.artifact.emotion_model.classes_)
+    for entry in entries:
+        speech = sum(max(0, min(e + END_TOLERANCE_S, entry["end_s"])
+                         - max(s - ONSET_TOLERANCE_S, entry["start_s"])) for s, e in truth)
+        if speech == 0:
+            assert entry["emotion"] == SILENCE and entry["probabilities"] == {}
+            assert entry["confidence"] == 1.0
+        elif speech >= 1.5:
+            assert entry["emotion"] in emotions
+            assert sum(entry["probabilities"].values()) == pytest.approx(1, abs=1e-3)
+            assert entry["confidence"] == max(entry["probabilities"].values())
+    assert sum(e["emotion"] == SILENCE for e in entries) >= 1
+    assert sum(e["emotion"] != SILENCE for e in entries) >= 9
+
+
+def test_timeline_of_a_single_clip_window_agrees_with_the_file(predictor):
+    path = clip_path(3, 5)
+    y, rate = sf.read(path, dtype="float32")
+    [entry] = timeline(predictor, y, rate, window_s=len(y) / rate + 1)
+    expected = predictor.predict_file(path)
+    assert entry["emotion"] == expected.emotion
+    assert entry["confidence"] == pytest.approx(expected.confidence, abs=1e-3)
+
+
+def test_predict_samples_matches_load_audio(predictor):
+    path = clip_path(8, 7)
+    y, rate = sf.read(path, dtype="float32")
+    a = predictor.predict_samples(y, rate)
+    b = predictor.predict_audio(load_audio(path))
+    assert a.emotion == b.emotion and a.probabilities == pytest.approx(b.probabilities)
+    with pytest.raises(AudioError):
+        predictor.predict_samples(np.zeros(16000, np.float32))
+
+
+def test_short_and_silent_inputs(predictor):
+    assert timeline(predictor, np.zeros(0, np.float32)) == []
+    [entry] = timeline(predictor, np.zeros(8000, np.float32))
+    assert entry == {"start_s": 0.0, "end_s": 0.5, "emotion": SILENCE, "confidence": 1.0,
+                     "probabilities": {}}
+    with pytest.raises(ValueError):
+        timeline(predictor, np.zeros(8000, np.float32), hop_s=0)
+
+
+def test_window_starts_cover_the_end():
+    assert window_starts(2.0, 3.0, 1.0) == [0.0]
+    assert window_starts(5.5, 3.0, 1.0) == [0.0, 1.0, 2.0, 2.5]
+    assert window_starts(5.0, 3.0, 1.0) == [0.0, 1.0, 2.0]
