@@ -19,6 +19,7 @@ def load_model_or_exit():
     (status 3) so the server refuses to start rather than failing every request."""
     try:
         predictor = services.get_predictor()
+        predictor.warm_up()  # one dummy prediction now, so the first request is not slow
     except Exception as exc:  # ModelError, or an artifact that unpickles to the wrong thing
         logger.critical("Refusing to start: cannot load the model %s: %s",
                         settings.SER_MODEL_PATH, exc)

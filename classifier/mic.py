@@ -21,7 +21,7 @@ from django.urls import path, reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from ml import SAMPLE_RATE, AudioError, ModelError
-from ml.capture import (INSTALL_HINT, MAX_S, CaptureError, Microphone, list_devices,
+from ml.capture import (MAX_S, CaptureError, Microphone, list_devices, load_pyaudio,
                         no_device_message, record_until_silence)
 from ml.segment import speech_regions
 
@@ -116,23 +116,26 @@ _current = None
 
 
 def availability():
-    """(devices, problem): the input devices, or a message saying why there are none."""
+    """(devices, problem, pyaudio_missing): the input devices, or why there are none."""
+    try:
+        load_pyaudio()
+    except CaptureError as exc:
+        return [], str(exc), True
     try:
         devices = list_devices()
     except CaptureError as exc:
-        return [], str(exc)
-    if not devices:
-        return [], f"{no_device_message()} (PyAudio is installed.)"
-    return devices, ""
+        return [], str(exc), False
+    return devices, "" if devices else f"{no_device_message()} (PyAudio is installed.)", False
 
 
 @require_GET
 @local_only
 def page(request):
     """Start/stop controls, a level meter, and the state of the current recording."""
-    devices, problem = availability()
+    devices, problem, pyaudio_missing = availability()
     return render(request, "classifier/mic.html", {
-        "devices": devices, "problem": problem, "install_hint": INSTALL_HINT, "max_s": MAX_S})
+        "devices": devices, "problem": problem, "pyaudio_missing": pyaudio_missing,
+        "max_s": MAX_S})
 
 
 @require_POST

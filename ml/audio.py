@@ -113,10 +113,11 @@ def to_mono_16k(data, rate):
     """Down-mix a [frames, channels] array and resample it to SAMPLE_RATE."""
     data = np.asarray(data, dtype=np.float32)
     if data.ndim == 2:
-        data = data.mean(axis=1)
+        data = data.mean(axis=1, dtype=np.float64).astype(np.float32)
     if not np.all(np.isfinite(data)):
         raise AudioError("The audio contains invalid samples (NaN or infinity).")
-    data = data - np.mean(data) if len(data) else data  # remove DC offset
+    if len(data):  # remove DC offset (float64 mean: float32 sums overflow on huge float samples)
+        data = (data - np.mean(data, dtype=np.float64)).astype(np.float32)
     if rate != SAMPLE_RATE and len(data):
         data = soxr.resample(data, rate, SAMPLE_RATE, quality="HQ").astype(np.float32)
     return data

@@ -1,6 +1,12 @@
-"""Feature extraction over many files: content-hash cache, parallel workers, progress bar."""
+"""Feature extraction over many files: content-hash cache, parallel workers, progress bar.
+
+A cached vector is found by (feature configuration, fingerprint of the feature code, SHA-1 of
+the file's bytes): editing a file, changing the configuration (or its version) or changing the
+code that computes features each make the old entries unreachable, so they are recomputed.
+"""
 import hashlib
 import os
+from functools import lru_cache
 
 import numpy as np
 from joblib import Parallel, delayed
@@ -24,11 +30,27 @@ def file_hash(path):
     return h.hexdigest()
 
 
+FEATURE_CODE = ("audio.py", "features.py", "pitch.py", "descriptors.py")
+
+
+@lru_cache(maxsize=1)
+def code_fingerprint():
+    """Short hash of the source of the modules that turn a file into a feature vector."""
+    h = hashlib.sha1()
+    here = os.path.dirname(os.path.abspath(__file__))
+    for name in FEATURE_CODE:
+        with open(os.path.join(here, name), "rb") as f:
+            h.update(f.read())
+    return h.hexdigest()[:8]
+
+
 class FeatureCache:
-    """One .npy file per (feature configuration, file content); None cache_dir disables it."""
+    """One .npy file per (feature configuration + code, file content); None cache_dir disables
+    it."""
 
     def __init__(self, cache_dir, config):
-        self.folder = os.path.join(cache_dir, config.key) if cache_dir else None
+        self.folder = (os.path.join(cache_dir, f"{config.key}-{code_fingerprint()}")
+                       if cache_dir else None)
         if self.folder:
             os.makedirs(self.folder, exist_ok=True)
 

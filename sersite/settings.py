@@ -112,7 +112,7 @@ SER_SERVER_MIC = env_bool("SER_SERVER_MIC")
 SER_LIVE_MAX_S = float(os.environ.get("SER_LIVE_MAX_S", "120"))   # longest Live-mode session
 FILE_UPLOAD_HANDLERS = ["django.core.files.uploadhandler.TemporaryFileUploadHandler"]
 FILE_UPLOAD_TEMP_DIR = os.environ.get("UPLOAD_TEMP_DIR") or None
-DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024   # non-file form fields
+DATA_UPLOAD_MAX_MEMORY_SIZE = int(2.5 * 1024 * 1024)   # non-file bodies (e.g. Live-mode PCM chunks)
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 100
 DATA_UPLOAD_MAX_NUMBER_FILES = 5
 

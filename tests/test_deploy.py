@@ -258,6 +258,10 @@ def test_pages_and_hashed_static_files(deployed):
         assert response.headers["Content-Encoding"] in ("gzip", "br")
         assert "immutable" in response.headers["Cache-Control"]
     assert (folder / "static" / "staticfiles.json").exists()
+    for path in ("/", "/model/", "/api/docs", "/model/confusion.png"):   # manifest entries exist
+        status, headers, body = load.get(url + path, HTTPS)
+        assert status == 200, (path, body[:500])
+        assert "Content-Security-Policy" in headers
 
 
 def test_sigterm_finishes_the_request_in_flight_then_exits(deployed, tmp_path):

@@ -53,6 +53,7 @@ def test_no_device_message(client, settings, monkeypatch):
     monkeypatch.setenv("PULSE_SERVER", "unix:/nonexistent/pulse")
     page = client.get("/mic/").content.decode()
     assert "No audio input device found" in page and 'id="mic-start"' not in page
+    assert "Connect a microphone to the computer" in page and "portaudio19-dev" not in page
 
 
 @pytest.mark.django_db(transaction=True)
