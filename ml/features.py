@@ -107,6 +107,7 @@ class _Matrices:
     dct: np.ndarray      # orthonormal DCT-II rows [n_mfcc, n_mels]
     freqs: np.ndarray    # bin centre frequencies [bins]
     bands: np.ndarray    # 0/1 octave-band membership [6, bins]
+    moments: np.ndarray  # rows f and f^2 (Hz) [2, bins] for spectral centroid and spread
 
 
 BAND_EDGES = (0, 250, 500, 1000, 2000, 4000, 8001)
@@ -121,7 +122,8 @@ def _matrices(n_fft, n_mels, n_mfcc):
         mel=mel_filterbank(SAMPLE_RATE, n_fft, n_mels),
         chroma=chroma_filterbank(SAMPLE_RATE, n_fft),
         dct=scipy.fft.dct(np.eye(n_mels), type=2, norm="ortho", axis=0)[:n_mfcc].astype(np.float32),
-        freqs=freqs, bands=bands.astype(np.float32))
+        freqs=freqs, bands=bands.astype(np.float32),
+        moments=np.array([freqs, freqs ** 2], dtype=np.float32))
 
 
 def _stft_power(y, n_fft, hop, window):
@@ -166,9 +168,10 @@ def _tutorial(power, cfg, mx):
 
 def _spectral_shape(power, mx):
     total = np.maximum(power.sum(axis=0), 1e-12)
-    centroid = (mx.freqs @ power) / total
-    # sum((f - centroid)^2 p) expanded, in float64 (no cancellation trouble at these scales)
-    spread = (mx.freqs ** 2 @ power) / total - centroid ** 2
+    moments = mx.moments @ power  # sum(f p), sum(f^2 p) per frame
+    centroid = moments[0] / total
+    # sum((f - centroid)^2 p) expanded (float32 cancellation error ~1e-7 of f^2: negligible)
+    spread = moments[1] / total - centroid ** 2
     bandwidth = np.sqrt(np.maximum(spread, 0))
     reached = np.cumsum(power, axis=0) >= 0.85 * total
     rolloff = mx.freqs[np.argmax(reached, axis=0)]
@@ -200,7 +203,8 @@ def _prosody(n_samples, log_energy, f0, strength):
         semitones = 12 * np.log2(f0[voiced] / 100.0)
         d = np.diff(semitones)
         p5, p50, p95 = _percentiles(semitones[None, :], (5, 50, 95))[0]
-        slope = np.polyfit(np.arange(len(semitones)), semitones, 1)[0]
+        t = np.arange(len(semitones)) - (len(semitones) - 1) / 2
+        slope = t @ semitones / (t @ t)  # least-squares line slope (= np.polyfit(.., 1)[0])
         pitch_feats = [semitones.mean(), semitones.std(), p5, p50, p95, p95 - p5,
                        np.abs(d).mean(), d.std(), slope * 100]
     else:
@@ -230,7 +234,8 @@ def _default(y, power, cfg, mx):
     n = min(len(f0), power.shape[1])
     f0, strength = f0[:n], strength[:n]
     parts = [
-        _stats(mfcc), _stats(d_mfcc)[:2 * cfg.n_mfcc], _stats(dd_mfcc)[:2 * cfg.n_mfcc],
+        _stats(mfcc), d_mfcc.mean(axis=1), d_mfcc.std(axis=1),
+        dd_mfcc.mean(axis=1), dd_mfcc.std(axis=1),
         log_mel_rel.mean(axis=1), log_mel_rel.std(axis=1),
         chroma.mean(axis=1), chroma.std(axis=1),
         _stats(shape), _stats(zcr[None, :]), _prosody(len(y), log_energy, f0, strength),

@@ -14,8 +14,8 @@ import ctypes.util
 from threadpoolctl import threadpool_limits
 
 M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
-TRIM_THRESHOLD = 64 << 20   # give heap memory back only when 64 MB are free at its top
-MMAP_THRESHOLD = 16 << 20   # arrays below 16 MB come from the (reused) heap
+TRIM_THRESHOLD = 16 << 20   # give heap memory back only when 16 MB are free at its top
+MMAP_THRESHOLD = 4 << 20    # arrays below 4 MB (a clip's are 0.1-2 MB) come from the heap
 
 
 def keep_freed_memory():

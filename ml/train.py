@@ -5,6 +5,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass, replace
 
 import numpy as np
+from joblib import Parallel, delayed
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score
 from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import Pipeline
@@ -17,6 +18,7 @@ from .ensemble import MLPEnsemble
 from .errors import DatasetError
 from .extract import DEFAULT_CACHE_DIR, extract_files
 from .features import get_config
+from .fitcache import cached_fit
 
 
 @dataclass(frozen=True)
@@ -24,12 +26,13 @@ class Recipe:
     """Everything that defines how the models are trained; chosen by actor-grouped CV.
 
     augment: augmentation copies added for every TRAINING clip (see ml.augment.parse_augment),
-    e.g. "mix*4" = four random channel chains (speed, colour, band/telephone/codec, noise).
+    e.g. "mix*2" = two random channel chains (speed, colour, band/telephone/codec, noise).
     """
-    augment: str = "mix*4"
-    n_models: int = 5
-    hidden: tuple = (256,)
+    augment: str = "mix*2"
+    n_models: int = 3
+    hidden: tuple = (512,)
     alpha: float = 1.0
+    batch_size: int = 200
     max_iter: int = 200
     gender_hidden: tuple = (64,)
     gender_alpha: float = 0.1
@@ -51,7 +54,8 @@ def build_emotion_model(seed=0, recipe=DEFAULT_RECIPE):
     return Pipeline([
         ("scaler", StandardScaler()),
         ("mlp", MLPEnsemble(n_models=recipe.n_models, hidden_layer_sizes=tuple(recipe.hidden),
-                            alpha=recipe.alpha, batch_size=64, max_iter=recipe.max_iter,
+                            alpha=recipe.alpha, batch_size=recipe.batch_size,
+                            max_iter=recipe.max_iter,
                             random_state=seed)),
     ])
 
@@ -92,16 +96,19 @@ def training_rows(X, labels, index, augmented=()):
     return np.vstack(blocks), np.concatenate(ys)
 
 
-def fit_emotion(X, labels, index, augmented=(), seed=0, recipe=DEFAULT_RECIPE):
-    """Fit the emotion model on the clips in index (plus their augmentation copies)."""
+def fit_emotion(X, labels, index, augmented=(), seed=0, recipe=DEFAULT_RECIPE, cache_dir=None):
+    """Fit the emotion model on the clips in index (plus their augmentation copies); with a
+    cache_dir an identical earlier fit is loaded instead (ml.fitcache)."""
     Xt, yt = training_rows(X, labels, index, augmented)
-    return build_emotion_model(seed, recipe).fit(Xt, yt)
+    return cached_fit(lambda: build_emotion_model(seed, recipe), Xt, yt,
+                      {"model": "emotion", "seed": seed, "recipe": recipe.to_dict()}, cache_dir)
 
 
-def fit_gender(X, genders, index, augmented=(), seed=0, recipe=DEFAULT_RECIPE):
+def fit_gender(X, genders, index, augmented=(), seed=0, recipe=DEFAULT_RECIPE, cache_dir=None):
     """Fit the gender model on the clips in index (plus their augmentation copies)."""
     Xt, yt = training_rows(X, genders, index, augmented)
-    return build_gender_model(seed, recipe).fit(Xt, yt)
+    return cached_fit(lambda: build_gender_model(seed, recipe), Xt, yt,
+                      {"model": "gender", "seed": seed, "recipe": recipe.to_dict()}, cache_dir)
 
 
 def actor_folds(actors, k=5):
@@ -142,21 +149,29 @@ def load_features(data_dir, emotions=dataset.EMOTIONS, feature_set="default", jo
                             np.array([c.actor for c in kept]), kept, errors)
 
 
-def grouped_score(data, folds=5, seed=0, recipe=DEFAULT_RECIPE, augmented=()):
+def _fold(data, train, test, augmented, seed, recipe, cache_dir):
+    emotion = fit_emotion(data.X, data.emotions, train, augmented, seed, recipe, cache_dir)
+    gender = fit_gender(data.X, data.genders, train, augmented, seed, recipe, cache_dir)
+    return emotion.predict(data.X[test]), gender.predict(data.X[test])
+
+
+def grouped_score(data, folds=5, seed=0, recipe=DEFAULT_RECIPE, augmented=(), jobs=1,
+                  cache_dir=None):
     """Out-of-fold emotion and gender predictions with actor-grouped folds; returns a summary.
 
     augmented: feature blocks row-aligned with data.X (load_augmentations); each fold trains on
-    the copies of its training clips only.
+    the copies of its training clips only. Folds run in `jobs` processes (same results).
     """
     labels = sorted(set(data.emotions), key=dataset.EMOTIONS.index)
     predicted = np.empty(len(data.emotions), dtype=object)
     fold_acc, fold_gender = [], []
-    for train, test in actor_folds(data.actors, folds):
-        model = fit_emotion(data.X, data.emotions, train, augmented, seed, recipe)
-        predicted[test] = model.predict(data.X[test])
-        fold_acc.append(accuracy_score(data.emotions[test], predicted[test]))
-        gender = fit_gender(data.X, data.genders, train, augmented, seed, recipe)
-        fold_gender.append(accuracy_score(data.genders[test], gender.predict(data.X[test])))
+    splits = list(actor_folds(data.actors, folds))
+    results = Parallel(n_jobs=jobs)(delayed(_fold)(data, train, test, augmented, seed, recipe,
+                                                   cache_dir) for train, test in splits)
+    for (train, test), (emotions, genders) in zip(splits, results):
+        predicted[test] = emotions
+        fold_acc.append(accuracy_score(data.emotions[test], emotions))
+        fold_gender.append(accuracy_score(data.genders[test], genders))
     return {
         "protocol": f"{len(fold_acc)}-fold grouped by actor",
         "accuracy_mean": float(np.mean(fold_acc)), "accuracy_sd": float(np.std(fold_acc)),
@@ -183,7 +198,7 @@ def train(data_dir, out_path, emotions=dataset.EMOTIONS, feature_set="default", 
     if len(set(data.emotions)) < 2:
         raise DatasetError("Training needs clips of at least 2 emotions.")
     augmented = load_augmentations(data, recipe, feature_set, jobs, cache_dir, progress)
-    score = (grouped_score(data, folds, seed, recipe, augmented)
+    score = (grouped_score(data, folds, seed, recipe, augmented, jobs, cache_dir)
              if folds and len(set(data.actors)) >= 2 else None)
     if score:
         log(f"Speaker-independent accuracy ({score['protocol']}): "
@@ -192,8 +207,10 @@ def train(data_dir, out_path, emotions=dataset.EMOTIONS, feature_set="default", 
     else:
         log("Only one actor: no speaker-independent score could be computed.")
     everything = np.arange(len(data.emotions))
-    emotion_model = fit_emotion(data.X, data.emotions, everything, augmented, seed, recipe)
-    gender_model = fit_gender(data.X, data.genders, everything, augmented, seed, recipe)
+    emotion_model = fit_emotion(data.X, data.emotions, everything, augmented, seed, recipe,
+                                cache_dir)
+    gender_model = fit_gender(data.X, data.genders, everything, augmented, seed, recipe,
+                              cache_dir)
     metadata = {
         "emotions": [str(c) for c in emotion_model.classes_],
         "feature_set": get_config(feature_set).to_dict(),

@@ -1,10 +1,8 @@
 """Shared real-browser helpers: headless Debian Chromium driven by Playwright against
 pytest-django's live server, with a fake microphone playing a RAVDESS clip.
 
-Use from a test module:
+The fixtures are registered once in tests/conftest.py; a test module only needs:
 
-    from tests.browser import (chromium, fake_mic_wav, playwright_session,  # noqa: F401
-                               screenshot, web_page)                         # (fixtures)
     pytestmark = pytest.mark.django_db(transaction=True)
 
     def test_something(web_page):

@@ -8,8 +8,7 @@ import pytest
 from classifier.models import Analysis
 from ml.dataset import EMOTIONS
 from tests.audio_factory import clip_path
-from tests.browser import (chromium, fake_mic_wav, launch_chromium,  # noqa: F401 (fixtures)
-                           playwright_session, screenshot, web_page)
+from tests.browser import launch_chromium, screenshot
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -5,8 +5,6 @@ import re
 
 import pytest
 
-from tests.browser import (chromium, fake_mic_wav, playwright_session,  # noqa: F401 (fixtures)
-                           web_page)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -10,8 +10,7 @@ import soundfile as sf
 
 from classifier.models import Analysis
 from tests.audio_factory import speech
-from tests.browser import (launch_chromium, playwright_session,  # noqa: F401 (fixtures)
-                           screenshot)
+from tests.browser import launch_chromium, screenshot
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -68,6 +68,9 @@ class Command(BaseCommand):
                                  "in-project 'tutorial' feature set)")
         parser.add_argument("--channel-test", action="store_true",
                             help="re-score test folds after telephone, MP3, Opus and 20 dB noise")
+        parser.add_argument("--baseline-channels", action="store_true",
+                            help="with --compare-baseline and --channel-test: channel-test the "
+                                 "baseline too (slow)")
         parser.add_argument("--grid", nargs="?", const="default", default=None,
                             help="compare MLP settings by the same CV instead (optionally a JSON "
                                  "list of recipe changes)")
@@ -104,6 +107,7 @@ class Command(BaseCommand):
                 tutorial_subset=not opts["no_subset"],
                 grid=parse_grid(opts["grid"]) if opts["grid"] is not None else None,
                 select=parse_grid(opts["select"]) if opts["select"] is not None else None,
+                baseline_channels=opts["baseline_channels"],
                 seed=opts["seed"], jobs=opts["jobs"],
                 cache_dir=None if opts["no_cache"] else DEFAULT_CACHE_DIR,
                 out_dir=out, progress=not quiet,

@@ -1,0 +1,67 @@
+"""Training speed machinery: parallel CV folds give the serial results; fits are memoised by
+(rows, labels, recipe, seed) so an unchanged re-run loads them and any change refits."""
+import os
+
+import numpy as np
+import pytest
+
+from ml import fitcache
+from ml.train import DEFAULT_RECIPE, grouped_score, load_features, train
+from tests.audio_factory import DATA_DIR
+
+RECIPE = DEFAULT_RECIPE.replace(augment="none", n_models=2, hidden=(32,), max_iter=30,
+                                gender_hidden=(8,))
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    """Three actors (file symlinks in RAVDESS layout) and their cached features."""
+    root = tmp_path_factory.mktemp("ravdess")
+    for actor in (1, 2, 3):
+        folder = root / f"Actor_{actor:02d}"
+        folder.mkdir()
+        source = os.path.join(DATA_DIR, f"Actor_{actor:02d}")
+        for name in sorted(os.listdir(source))[::3]:
+            (folder / name).symlink_to(os.path.join(source, name))
+    cache = tmp_path_factory.mktemp("cache")
+    return root, cache, load_features(str(root), cache_dir=str(cache), progress=False)
+
+
+def fit_files(cache):
+    return sorted((cache / "fits").glob("*.joblib")) if (cache / "fits").exists() else []
+
+
+def test_parallel_folds_equal_serial(corpus):
+    _, _, data = corpus
+    serial = grouped_score(data, folds=3, recipe=RECIPE, jobs=1)
+    parallel = grouped_score(data, folds=3, recipe=RECIPE, jobs=2)
+    assert parallel == serial
+
+
+def test_fits_are_memoised_and_invalidated(corpus, tmp_path):
+    root, cache, _ = corpus
+    first = train(str(root), str(tmp_path / "a.joblib"), folds=2, cache_dir=str(cache),
+                  progress=False, log=lambda *_: None, recipe=RECIPE, jobs=2)
+    stored = fit_files(cache)
+    assert len(stored) == 6  # 2 folds x (emotion, gender) + final emotion, gender
+    stamps = {p: p.stat().st_mtime_ns for p in stored}
+    again = train(str(root), str(tmp_path / "b.joblib"), folds=2, cache_dir=str(cache),
+                  progress=False, log=lambda *_: None, recipe=RECIPE, jobs=2)
+    assert {p: p.stat().st_mtime_ns for p in fit_files(cache)} == stamps  # loaded, not refit
+    assert again.metadata["evaluation"] == first.metadata["evaluation"]
+    x = np.random.default_rng(0).normal(size=(3, first.metadata["n_features"])).astype(np.float32)
+    assert np.array_equal(again.emotion_model.predict_proba(x),
+                          first.emotion_model.predict_proba(x))
+    train(str(root), str(tmp_path / "c.joblib"), folds=2, cache_dir=str(cache), seed=1,
+          progress=False, log=lambda *_: None, recipe=RECIPE, jobs=1)
+    assert len(fit_files(cache)) == 12  # another seed: every fit is new
+
+
+def test_fit_key_depends_on_rows_labels_and_spec():
+    X = np.arange(12, dtype=np.float32).reshape(4, 3)
+    y = ["a", "b", "a", "b"]
+    key = fitcache.fit_key(X, y, {"seed": 0})
+    assert key == fitcache.fit_key(X.copy(), list(y), {"seed": 0})
+    assert key != fitcache.fit_key(X + 1, y, {"seed": 0})
+    assert key != fitcache.fit_key(X, ["a", "a", "b", "b"], {"seed": 0})
+    assert key != fitcache.fit_key(X, y, {"seed": 1})
