@@ -28,3 +28,16 @@ def write(path, data, rate, fmt=None, subtype=None):
     """Write data with soundfile and return the path."""
     sf.write(path, data, rate, format=fmt, subtype=subtype)
     return str(path)
+
+
+def ravdess_subset(root, actors, keep=lambda name: True):
+    """Link the shared clips of the given actors whose file name passes keep() into root, in the
+    RAVDESS layout (Actor_NN/...); returns root as a string."""
+    for actor in actors:
+        source = os.path.join(DATA_DIR, f"Actor_{actor:02d}")
+        folder = os.path.join(str(root), f"Actor_{actor:02d}")
+        os.makedirs(folder, exist_ok=True)
+        for name in sorted(os.listdir(source)):
+            if keep(name):
+                os.symlink(os.path.join(source, name), os.path.join(folder, name))
+    return str(root)

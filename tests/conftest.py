@@ -9,6 +9,8 @@ def data_dir():
     return DATA_DIR
 
 
-# Browser fixtures are defined once, here: a session-scoped fixture imported into several test
-# modules would start a second Playwright driver, which the sync API refuses.
+# Session-scoped fixtures shared by several modules are registered once, here: imported into
+# each module they would be set up once per module (a second Playwright driver, which the sync
+# API refuses; a second PulseAudio daemon).
 from tests.browser import chromium, fake_mic_wav, playwright_session, web_page  # noqa: E402,F401
+from tests.pulse import pulse, sentence  # noqa: E402,F401

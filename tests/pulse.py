@@ -1,7 +1,6 @@
 """A real PortAudio input for tests: a private PulseAudio daemon with a null sink, whose monitor
-source is the default microphone; `play(path)` plays a clip into it with paplay.
-
-    from tests.pulse import pulse  # noqa: F401 (fixture)
+source is the default microphone; `play(path)` plays a clip into it with paplay. The fixtures
+are registered in tests/conftest.py:
 
     def test_x(pulse):
         with Microphone() as mic:

@@ -13,7 +13,6 @@ from ml.capture import (BLOCK_S, INSTALL_HINT, CaptureError, Microphone, SpeechG
                         list_devices, load_pyaudio, record, record_until_silence)
 from ml.segment import speech_regions
 from tests.audio_factory import clip_path
-from tests.pulse import pulse, sentence  # noqa: F401 (fixtures)
 
 CLIP = clip_path(3, 5)  # angry, ~4.4 s with ~1 s of silence first
 

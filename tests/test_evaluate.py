@@ -1,7 +1,6 @@
 """Evaluation: speaker-grouped folds never leak an actor, a tiny grouped-CV run, the channels."""
 import json
 import os
-import shutil
 
 import numpy as np
 import pytest
@@ -10,7 +9,7 @@ from django.core.management import call_command
 
 from ml import augment, channels, evaluate
 from ml.train import DEFAULT_RECIPE, actor_folds, training_rows
-from tests.audio_factory import DATA_DIR, clip_path
+from tests.audio_factory import clip_path, ravdess_subset
 
 TINY = DEFAULT_RECIPE.replace(augment="none", n_models=2, hidden=(16,), max_iter=60,
                               gender_hidden=(8,))
@@ -18,17 +17,10 @@ TINY = DEFAULT_RECIPE.replace(augment="none", n_models=2, hidden=(16,), max_iter
 
 @pytest.fixture(scope="module")
 def small_data(tmp_path_factory):
-    """3 actors x 3 emotions x 4 clips (36 clips) copied into a RAVDESS-layout folder."""
-    root = tmp_path_factory.mktemp("ravdess_small")
-    for actor in (1, 2, 3):
-        folder = root / f"Actor_{actor:02d}"
-        folder.mkdir()
-        for emotion in (2, 5, 6):          # calm, angry, fearful
-            for statement in (1, 2):
-                for repetition in (1, 2):
-                    src = clip_path(actor, emotion, 2, statement, repetition)
-                    shutil.copy(src, folder / os.path.basename(src))
-    return str(root)
+    """3 actors x 3 emotions (calm, angry, fearful) x 4 strong clips = 36 clips."""
+    return ravdess_subset(tmp_path_factory.mktemp("ravdess_small"), (1, 2, 3),
+                          lambda name: name.split("-")[2] in ("02", "05", "06")
+                          and name.split("-")[3] == "02")
 
 
 @pytest.mark.parametrize("n_actors,k", [(20, 5), (24, 6), (24, 5), (7, 3), (2, 2)])
@@ -175,4 +167,3 @@ def test_augmentation_is_deterministic_and_works_at_any_rate():
     assert augment.parse_augment("mix*2,speed") == [("mix", 0), ("mix", 1), ("speed", 0)]
     with pytest.raises(ValueError):
         augment.parse_augment("reverb")
-    assert DATA_DIR  # the shared corpus is where the fixtures come from

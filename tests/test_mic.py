@@ -7,7 +7,6 @@ import pytest
 
 from classifier import mic
 from classifier.models import Analysis
-from tests.pulse import pulse, sentence  # noqa: F401 (fixtures)
 
 URLS = [("get", "/mic/"), ("post", "/mic/start"), ("get", "/mic/status"), ("post", "/mic/stop")]
 

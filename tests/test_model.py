@@ -9,19 +9,14 @@ import pytest
 from ml import ModelError, Predictor
 from ml import artifact as artifact_io
 from ml.train import actor_folds, train
-from tests.audio_factory import clip_path
+from tests.audio_factory import clip_path, ravdess_subset
 
 
 @pytest.fixture(scope="module")
 def subset(tmp_path_factory, data_dir):
     """Actors 01-04, three emotions, linked into a RAVDESS-layout folder."""
     root = tmp_path_factory.mktemp("ravdess")
-    for actor in range(1, 5):
-        folder = root / f"Actor_{actor:02d}"
-        folder.mkdir()
-        for name in os.listdir(os.path.join(data_dir, f"Actor_{actor:02d}")):
-            if name.split("-")[2] in ("01", "05", "04"):
-                os.symlink(os.path.join(data_dir, f"Actor_{actor:02d}", name), folder / name)
+    ravdess_subset(root, range(1, 5), lambda name: name.split("-")[2] in ("01", "05", "04"))
     (root / "Actor_01" / "03-01-05-01-01-01-99.wav").write_bytes(b"not audio")
     return str(root)
 

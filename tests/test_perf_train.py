@@ -1,13 +1,11 @@
 """Training speed machinery: parallel CV folds give the serial results; fits are memoised by
 (rows, labels, recipe, seed) so an unchanged re-run loads them and any change refits."""
-import os
-
 import numpy as np
 import pytest
 
 from ml import fitcache
 from ml.train import DEFAULT_RECIPE, grouped_score, load_features, train
-from tests.audio_factory import DATA_DIR
+from tests.audio_factory import ravdess_subset
 
 RECIPE = DEFAULT_RECIPE.replace(augment="none", n_models=2, hidden=(32,), max_iter=30,
                                 gender_hidden=(8,))
@@ -17,12 +15,8 @@ RECIPE = DEFAULT_RECIPE.replace(augment="none", n_models=2, hidden=(32,), max_it
 def corpus(tmp_path_factory):
     """Three actors (file symlinks in RAVDESS layout) and their cached features."""
     root = tmp_path_factory.mktemp("ravdess")
-    for actor in (1, 2, 3):
-        folder = root / f"Actor_{actor:02d}"
-        folder.mkdir()
-        source = os.path.join(DATA_DIR, f"Actor_{actor:02d}")
-        for name in sorted(os.listdir(source))[::3]:
-            (folder / name).symlink_to(os.path.join(source, name))
+    ravdess_subset(root, (1, 2, 3), lambda name: int(name.split("-")[4]) == 1
+                   and int(name.split("-")[5]) == 1)
     cache = tmp_path_factory.mktemp("cache")
     return root, cache, load_features(str(root), cache_dir=str(cache), progress=False)
 

@@ -1,6 +1,8 @@
 // Live mode: microphone -> AudioWorklet PCM -> 16-bit chunks POSTed every ~0.5 s; each answer is
 // the emotion of the last few seconds, shown as "now" and appended to a rolling timeline.
 // Stop, then save the whole session to the history (or discard it).
+import { micErrorMessage, openMicrophone } from "./microphone.js";
+import { statusLine, clock } from "./status.js";
 const section = document.getElementById("live");
 const $ = (id) => document.getElementById(id);
 const startButton = $("live-start");
@@ -18,15 +20,7 @@ const KEEP_ENTRIES = 12;
 let live = null;     // the running capture
 let session = null;  // the server session (kept after stop until saved or discarded)
 
-function say(message, isError = false) {
-  status.textContent = message;
-  status.classList.toggle("error", isError);
-}
-
-function clock(seconds) {
-  const s = Math.floor(seconds);
-  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
-}
+const say = statusLine(status);
 
 async function post(url, body, contentType) {
   const headers = { "X-CSRFToken": section.dataset.csrf, Accept: "application/json" };
@@ -97,13 +91,9 @@ async function start() {
   say("Asking for the microphone…");
   let stream;
   try {
-    stream = await navigator.mediaDevices.getUserMedia({
-      audio: { channelCount: 1, echoCancellation: false, noiseSuppression: false, autoGainControl: false },
-    });
+    stream = await openMicrophone();
   } catch (error) {
-    say(error && error.name === "NotAllowedError"
-      ? "Microphone access was denied. Allow the microphone for this site to use Live mode."
-      : `No microphone could be opened (${error && error.message ? error.message : error}).`, true);
+    say(micErrorMessage(error, " to use Live mode."), true);
     startButton.disabled = false;
     return;
   }

@@ -1,5 +1,6 @@
 // Server microphone page: start/stop a recording on the server, poll its level and state, then
 // open the result page when the analysis is saved.
+import { statusLine } from "./status.js";
 const section = document.getElementById("mic");
 const startButton = document.getElementById("mic-start");
 const stopButton = document.getElementById("mic-stop");
@@ -15,10 +16,7 @@ const MESSAGES = {
 
 let polling = null;
 
-function say(message, isError = false) {
-  status.textContent = message;
-  status.classList.toggle("error", isError);
-}
+const say = statusLine(status);
 
 async function call(url, method = "GET", body = null) {
   const response = await fetch(url, {

@@ -1,5 +1,7 @@
 // Record in the page: microphone -> AudioWorklet PCM -> 16-bit WAV, with a level meter, a timer,
 // stop by button or at the maximum length, playback, then analysis through the record form.
+import { micErrorMessage, openMicrophone } from "./microphone.js";
+import { statusLine, clock } from "./status.js";
 import { enhance } from "./clipform.js";
 import { encodeWav } from "./wav.js";
 
@@ -15,30 +17,7 @@ const playback = document.getElementById("rec-playback");
 
 let session = null;
 
-function say(message, isError = false) {
-  status.textContent = message;
-  status.classList.toggle("error", isError);
-}
-
-function clock(seconds) {
-  const s = Math.floor(seconds);
-  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
-}
-
-function micErrorMessage(error) {
-  switch (error && error.name) {
-    case "NotAllowedError":
-    case "SecurityError":
-      return "Microphone access was denied. Allow the microphone for this site in the browser's settings to record — or upload a file instead.";
-    case "NotFoundError":
-    case "OverconstrainedError":
-      return "No microphone was found. Connect one to record — or upload a file instead.";
-    case "NotReadableError":
-      return "The microphone is busy or unavailable (is another application using it?). You can upload a file instead.";
-    default:
-      return `Recording could not start (${error && error.message ? error.message : error}). You can upload a file instead.`;
-  }
-}
+const say = statusLine(status);
 
 async function start() {
   if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia || !window.AudioWorkletNode) {
@@ -49,11 +28,9 @@ async function start() {
   say("Asking for the microphone…");
   let stream;
   try {
-    stream = await navigator.mediaDevices.getUserMedia({
-      audio: { channelCount: 1, echoCancellation: false, noiseSuppression: false, autoGainControl: false },
-    });
+    stream = await openMicrophone();
   } catch (error) {
-    say(micErrorMessage(error), true);
+    say(micErrorMessage(error, " to record — or upload a file instead."), true);
     startButton.disabled = false;
     return;
   }
