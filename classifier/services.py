@@ -12,7 +12,7 @@ from django.core.files import File
 from django.db import transaction
 
 from ml import Predictor
-from ml.audio import decode, prepare, to_mono_16k
+from ml.audio import SAMPLE_RATE, decode, prepare, to_mono_16k
 from ml.audio_plots import confusion_png, spectrogram_png, waveform_png
 from ml.segment import timeline
 
@@ -49,12 +49,12 @@ def analyse_upload(upload, source=Analysis.Source.UPLOAD, keep=False):
     with uploads.temporary_path(upload) as path:
         started = time.perf_counter()
         data, rate = decode(path, max_duration_s=uploads.max_duration_s())
-        audio = prepare(data, rate)
+        mono = to_mono_16k(data, rate)   # once: the prediction and the timeline share it
+        audio = prepare(mono, SAMPLE_RATE)
         prediction = predictor.predict_audio(audio, started)
         segments = []
-        if audio.source_duration_s > LONG_CLIP_S:
-            segments = timeline(predictor, to_mono_16k(data, rate), window_s=SEGMENT_S,
-                                hop_s=SEGMENT_S)
+        if len(mono) / SAMPLE_RATE > LONG_CLIP_S:
+            segments = timeline(predictor, mono, window_s=SEGMENT_S, hop_s=SEGMENT_S)
         with _plot_lock:
             waveform = waveform_png(audio.samples, audio.sample_rate)
             spectrogram = spectrogram_png(audio.samples, audio.sample_rate)

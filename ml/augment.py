@@ -8,7 +8,6 @@ Augmented copies are a deterministic function of the clip's content and the copy
 can be computed once for the whole corpus; the training code only ever uses the copies of the
 clips in its training part (never copies of test clips).
 """
-import hashlib
 import os
 import zlib
 
@@ -176,7 +175,3 @@ def content_digests(paths):
     """Content hashes of the files (shared by every transform's cache)."""
     return [file_hash(p) for p in paths]
 
-
-def recipe_hash(spec):
-    """Short hash of an augmentation spec (for metadata)."""
-    return hashlib.sha1(f"{spec}|v{AUGMENT_VERSION}".encode()).hexdigest()[:8]

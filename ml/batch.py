@@ -90,7 +90,3 @@ def predict_many(predictor, paths, jobs=1):
             items = parallel(delayed(file_features)(p, config) for p in chunk)
             yield from _classify(predictor, list(zip(chunk, items)))
 
-
-def predict_one(predictor, path):
-    """{"file": path, ...prediction} or {"file": path, "error": message}; never raises."""
-    return next(predict_many(predictor, [path]))

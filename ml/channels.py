@@ -70,12 +70,10 @@ def _codec(y, rate, fmt, subtype, allowed, compression_level):
     buf = io.BytesIO()
     sf.write(buf, y * scale, target, format=fmt, subtype=subtype,
              compression_level=compression_level)
-    bits = 8 * buf.tell()
     buf.seek(0)
     out, out_rate = sf.read(buf, dtype="float32", always_2d=False)
     if out.ndim > 1:
         out = out.mean(axis=1)
-    codec.last_kbps = bits / max(len(y) / target, 1e-9) / 1000
     return (out / scale).astype(np.float32), out_rate
 
 
@@ -84,16 +82,12 @@ def codec(y, rate, name="mp3", compression_level=0.9):
 
     compression_level 0..1 is libsndfile's (higher = lower bit-rate); on RAVDESS speech at 16 kHz
     0.9 gives about 23 kbps MP3 and 30 kbps Opus, 0.95 about 20 kbps MP3 and 19 kbps Opus.
-    The measured bit-rate of the last call is left in codec.last_kbps.
     """
     if name == "mp3":
         return _codec(y, rate, "MP3", "MPEG_LAYER_III", MP3_RATES, compression_level)
     if name == "opus":
         return _codec(y, rate, "OGG", "OPUS", OPUS_RATES, compression_level)
     raise ValueError(f"Unknown codec {name!r}; use 'mp3' or 'opus'.")
-
-
-codec.last_kbps = None
 
 
 def noise(y, rate, snr_db=20.0, color="white", rng=None):

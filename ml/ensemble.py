@@ -55,8 +55,3 @@ class MLPEnsemble(ClassifierMixin, BaseEstimator):
     def loss_curve_(self):
         """The first member's training loss per epoch (for the loss-curve plot)."""
         return self.estimators_[0].loss_curve_
-
-    @property
-    def loss_curves_(self):
-        """Every member's training loss per epoch."""
-        return [m.loss_curve_ for m in self.estimators_]

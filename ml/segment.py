@@ -33,11 +33,6 @@ def frame_energy_db(samples, sample_rate=SAMPLE_RATE):
     return 20 * np.log10(np.maximum(rms, 1e-10))
 
 
-def noise_floor_db(samples, sample_rate=SAMPLE_RATE):
-    """Estimated background level in dBFS (a low percentile of frame energies)."""
-    return float(np.percentile(frame_energy_db(samples, sample_rate), NOISE_PERCENTILE))
-
-
 def speech_threshold_db(noise_db, loud_db=None):
     """Frame level above which a frame counts as speech, given the noise floor and (when known)
     the level of the loud parts."""

@@ -7,8 +7,6 @@ from django.core.management.base import BaseCommand, CommandError
 from ml import ModelError, Predictor
 from ml.batch import expand_paths, predict_many
 
-COLUMNS = ("file", "emotion", "confidence", "gender", "duration_s")
-
 
 class Command(BaseCommand):
     help = "Predict the emotion (and speaker gender) of audio files; folders are searched recursively."
