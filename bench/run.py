@@ -56,9 +56,11 @@ def child(kind, core, files, wav, model, repeat):
         def predict_file(path):
             return clf.predict_proba(seed.extract_features(path)[None, :])
     else:
+        from dataclasses import replace
+
         from ml import Predictor, load_audio
-        from ml.features import FeatureConfig, extract
-        config = FeatureConfig("default", version=1) if kind == "ours-v1" else "default"
+        from ml.features import FEATURE_SETS, extract
+        config = replace(FEATURE_SETS["default"], version=1) if kind == "ours-v1" else "default"
 
         def extract_file(path):
             return extract(load_audio(path).samples, config)
@@ -210,7 +212,7 @@ def train_rows(data, cold_limit, warm_limit):
         env = cli_env()
         env["SER_FEATURE_CACHE"] = str(Path(tmp) / "features")
         cmd = [sys.executable, "manage.py", "train_model", "--data", str(data),
-               "--out", str(Path(tmp) / "model.joblib"), "--jobs", "2"]
+               "--out", str(Path(tmp) / "model.pkl"), "--jobs", "2"]
         print("  train_model, empty feature cache ...", flush=True)
         cold = timed(cmd, env=env, timeout=cold_limit)
         warm = (None, None, "skipped")

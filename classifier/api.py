@@ -116,7 +116,7 @@ def predict(request, file: UploadedFile = File(..., description="the audio file"
          exclude_none=True, summary="One past analysis")
 def analysis_detail(request, analysis_id: int):
     """The stored result of an earlier analysis (from the page or the API)."""
-    analysis = (Analysis.objects.defer("waveform_png", "spectrogram_png")
+    analysis = (Analysis.objects.defer(*services.HEAVY_FIELDS)
                 .filter(pk=analysis_id).first())
     if analysis is None:
         return 404, {"error": f"No analysis with id {analysis_id}."}

@@ -23,8 +23,9 @@ class Analysis(models.Model):
     duration_s = models.FloatField()
     processing_ms = models.FloatField()
     segments = models.JSONField(default=list, blank=True)
-    waveform_png = models.BinaryField()
-    spectrogram_png = models.BinaryField()
+    plot_data = models.BinaryField(default=b"", blank=True)    # ml.audio_plots.plot_data
+    waveform_png = models.BinaryField(default=b"", blank=True)   # drawn on first view
+    spectrogram_png = models.BinaryField(default=b"", blank=True)
     audio = models.FileField(upload_to="recordings/%Y/%m/", blank=True)
 
     class Meta:

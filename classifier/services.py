@@ -13,7 +13,7 @@ from django.db import transaction
 
 from ml import Predictor
 from ml.audio import SAMPLE_RATE, decode, prepare, to_mono_16k
-from ml.audio_plots import confusion_png, spectrogram_png, waveform_png
+from ml import audio_plots
 from ml.segment import timeline
 
 from . import uploads
@@ -43,7 +43,8 @@ def analyse_upload(upload, source=Analysis.Source.UPLOAD, keep=False):
 
     Raises ml.AudioError (uploads.UploadRejected for size/emptiness) with a user-facing message,
     ModelError if the model cannot be loaded. The audio is stored only if keep is true;
-    otherwise nothing of it outlives the request except the result and two small plots.
+    otherwise nothing of it outlives the request except the result and the compact data its
+    waveform and spectrogram pictures are drawn from (plot_png).
     """
     predictor = get_predictor()
     with uploads.temporary_path(upload) as path:
@@ -55,11 +56,8 @@ def analyse_upload(upload, source=Analysis.Source.UPLOAD, keep=False):
         segments = []
         if len(mono) / SAMPLE_RATE > LONG_CLIP_S:
             segments = timeline(predictor, mono, window_s=SEGMENT_S, hop_s=SEGMENT_S)
-        with _plot_lock:
-            waveform = waveform_png(audio.samples, audio.sample_rate)
-            spectrogram = spectrogram_png(audio.samples, audio.sample_rate)
         analysis = Analysis(source=source, filename=(upload.name or "")[:255],
-                            waveform_png=waveform, spectrogram_png=spectrogram,
+                            plot_data=audio_plots.plot_data(audio.samples, audio.sample_rate),
                             segments=segments, **prediction.to_dict())
         if keep:
             with open(path, "rb") as f:
@@ -71,6 +69,29 @@ def analyse_upload(upload, source=Analysis.Source.UPLOAD, keep=False):
                 analysis.audio.delete(save=False)
             raise
     return analysis
+
+
+HEAVY_FIELDS = ("waveform_png", "spectrogram_png", "plot_data")  # deferred in lists
+PLOT_FIELDS = {"waveform": "waveform_png", "spectrogram": "spectrogram_png"}
+PLOT_DRAWERS = {"waveform": audio_plots.waveform_png, "spectrogram": audio_plots.spectrogram_png}
+
+
+def plot_png(pk, kind):
+    """PNG bytes of an analysis' waveform or spectrogram, or None if there is no such analysis.
+
+    Drawn from the stored plot data the first time it is asked for, then kept in the row.
+    """
+    field = PLOT_FIELDS[kind]
+    row = Analysis.objects.filter(pk=pk).values_list(field, "plot_data").first()
+    if row is None:
+        return None
+    png, data = row
+    if png or not data:
+        return bytes(png) if png else None
+    with _plot_lock:  # matplotlib's font cache and Agg renderer are not thread-safe
+        png = PLOT_DRAWERS[kind](data)
+    Analysis.objects.filter(pk=pk).update(**{field: png})
+    return png
 
 
 def _kept_name(original):
@@ -141,4 +162,4 @@ def _confusion_png_for(content_hash):
     if not evaluation.get("confusion_matrix") or not evaluation.get("labels"):
         return None
     with _plot_lock:
-        return confusion_png(evaluation["confusion_matrix"], evaluation["labels"])
+        return audio_plots.confusion_png(evaluation["confusion_matrix"], evaluation["labels"])

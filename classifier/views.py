@@ -53,7 +53,7 @@ def analyse(request):
 @require_GET
 def result(request, pk):
     """One analysis: emotion, probabilities, plots, player, timeline."""
-    analysis = get_object_or_404(Analysis, pk=pk)
+    analysis = get_object_or_404(Analysis.objects.defer(*services.HEAVY_FIELDS), pk=pk)
     return render(request, "classifier/result.html",
                   {"a": analysis, "fresh": request.GET.get("new") == "1"})
 
@@ -61,11 +61,10 @@ def result(request, pk):
 @require_GET
 def plot(request, pk, kind):
     """The waveform or spectrogram PNG of an analysis."""
-    field = {"waveform": "waveform_png", "spectrogram": "spectrogram_png"}[kind]
-    data = Analysis.objects.filter(pk=pk).values_list(field, flat=True).first()
-    if not data:
+    png = services.plot_png(pk, kind)
+    if not png:
         raise Http404("No such analysis.")
-    response = HttpResponse(bytes(data), content_type="image/png")
+    response = HttpResponse(png, content_type="image/png")
     response["Cache-Control"] = "private, max-age=86400"
     return response
 
@@ -103,7 +102,7 @@ def delete_all(request):
 @require_GET
 def history(request):
     """Past analyses, newest first, paginated."""
-    page = Paginator(Analysis.objects.defer("waveform_png", "spectrogram_png"), PAGE_SIZE)
+    page = Paginator(Analysis.objects.defer(*services.HEAVY_FIELDS), PAGE_SIZE)
     return render(request, "classifier/history.html",
                   {"page": page.get_page(request.GET.get("page"))})
 
@@ -113,7 +112,7 @@ def export_csv(request):
     """The whole history as a CSV download."""
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="ser-history.csv"'
-    analyses = Analysis.objects.defer("waveform_png", "spectrogram_png").iterator()
+    analyses = Analysis.objects.defer(*services.HEAVY_FIELDS).iterator()
     try:
         emotions = services.get_predictor().artifact.emotions
     except ModelError:

@@ -1,58 +1,90 @@
 """The model artifact: emotion and gender pipelines plus metadata in ONE pickled file.
 
-Layout on disk (joblib): {"format": FORMAT, "metadata": {...}, "payload": bytes} where payload is
-the pickled {"emotion": Pipeline, "gender": Pipeline} and metadata["content_hash"] is its SHA-256.
-Loading verifies the hash and library versions before unpickling the payload.
+Layout on disk (zlib-compressed pickle): {"format": FORMAT, "metadata": {...}, "payload": bytes,
+"inference": bytes}. payload is the pickled {"emotion": Pipeline, "gender": Pipeline};
+inference is the pickled numpy-only form of the same pipelines (ml.inference), which is what
+predicting uses, so loading a model for prediction never imports scikit-learn. metadata holds the
+SHA-256 of both (content_hash, inference_hash). Loading verifies the hashes and the library
+versions; the pipelines are unpickled only when something asks for them (training, tests).
 """
 import hashlib
-import io
 import os
 import pickle
 import tempfile
-from dataclasses import dataclass, field
+import zlib
 from datetime import datetime, timezone
+from importlib.metadata import version
 
-import joblib
-import numpy as np
-import sklearn
-
+from . import inference
 from .errors import ModelError
 
-FORMAT = "ser-model/1"
-DEFAULT_MODEL_PATH = os.path.join(os.path.dirname(__file__), "models", "default.joblib")
+FORMAT = "ser-model/2"
+DEFAULT_MODEL_PATH = os.path.join(os.path.dirname(__file__), "models", "default.pkl")
 
 
 def library_versions():
     """Versions of the libraries whose behaviour the artifact depends on."""
-    import librosa
-    return {"scikit-learn": sklearn.__version__, "numpy": np.__version__,
-            "librosa": librosa.__version__, "joblib": joblib.__version__}
+    return {name: version(name) for name in ("scikit-learn", "numpy", "librosa", "joblib")}
 
 
-@dataclass
 class Artifact:
     """A trained emotion pipeline, a gender pipeline and the metadata describing them."""
-    emotion_model: object
-    gender_model: object
-    metadata: dict = field(default_factory=dict)
+
+    def __init__(self, emotion_model, gender_model, metadata=None):
+        self._pipelines = {"emotion": emotion_model, "gender": gender_model}
+        self._payload = None
+        self.metadata = dict(metadata or {})
+        self.inference = {name: inference.from_pipeline(model)
+                          for name, model in self._pipelines.items()}
+
+    @classmethod
+    def _from_file(cls, metadata, payload, inference_form, path):
+        artifact = cls.__new__(cls)
+        artifact._pipelines, artifact._payload, artifact._path = None, payload, path
+        artifact.metadata, artifact.inference = metadata, inference_form
+        return artifact
+
+    def _models(self):
+        if self._pipelines is None:
+            try:
+                self._pipelines = pickle.loads(self._payload)
+            except Exception as exc:
+                raise ModelError(f"The model file {self._path} could not be unpickled ({exc}). "
+                                 f"Retrain it with `python manage.py train_model`.") from None
+        return self._pipelines
+
+    @property
+    def emotion_model(self):
+        """The scikit-learn emotion Pipeline (unpickled on first use)."""
+        return self._models()["emotion"]
+
+    @property
+    def gender_model(self):
+        """The scikit-learn gender Pipeline (unpickled on first use)."""
+        return self._models()["gender"]
 
     @property
     def emotions(self):
         """The emotion labels in the order of the model's probability columns."""
-        return [str(c) for c in self.emotion_model.classes_]
+        return list(self.inference["emotion"]["classes"])
 
 
 def _minor(version):
     return ".".join(str(version).split(".")[:2])
 
 
+def _dumps(obj):
+    return pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+
+
 def save(artifact, path):
     """Write the artifact atomically (temp file in the same folder, then rename); return metadata."""
-    payload = pickle.dumps({"emotion": artifact.emotion_model, "gender": artifact.gender_model},
-                           protocol=pickle.HIGHEST_PROTOCOL)
+    payload = _dumps(artifact._models())
+    inference_payload = _dumps(artifact.inference)
     metadata = dict(artifact.metadata)
     metadata.update(format=FORMAT, libraries=library_versions(),
                     content_hash=hashlib.sha256(payload).hexdigest(),
+                    inference_hash=hashlib.sha256(inference_payload).hexdigest(),
                     created_at=metadata.get("created_at")
                     or datetime.now(timezone.utc).isoformat(timespec="seconds"))
     folder = os.path.dirname(os.path.abspath(path))
@@ -60,8 +92,9 @@ def save(artifact, path):
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=".model-", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
-            joblib.dump({"format": FORMAT, "metadata": metadata, "payload": payload}, f,
-                        compress=3)
+            f.write(zlib.compress(_dumps({"format": FORMAT, "metadata": metadata,
+                                          "payload": payload, "inference": inference_payload}),
+                                  6))
             f.flush()
             os.fsync(f.fileno())
         os.chmod(tmp, 0o644)
@@ -85,30 +118,33 @@ def _read(path):
                          f"`python manage.py train_model --data PATH`.")
     try:
         with open(path, "rb") as f:
-            outer = joblib.load(io.BytesIO(f.read()))
+            outer = pickle.loads(zlib.decompress(f.read()))
     except Exception as exc:
         raise ModelError(f"The model file {path} is corrupt or not a model ({type(exc).__name__})."
                          f" Retrain it with `python manage.py train_model`.") from None
     if not isinstance(outer, dict) or outer.get("format") != FORMAT:
-        raise ModelError(f"{path} is not a model file of format {FORMAT}.")
-    metadata, payload = outer["metadata"], outer["payload"]
-    if hashlib.sha256(payload).hexdigest() != metadata.get("content_hash"):
-        raise ModelError(f"The model file {path} is corrupt (content hash mismatch). "
-                         f"Retrain it with `python manage.py train_model`.")
+        raise ModelError(f"{path} is not a model file of format {FORMAT}. Retrain it with "
+                         f"`python manage.py train_model`.")
+    metadata = outer["metadata"]
+    for key, digest in (("payload", "content_hash"), ("inference", "inference_hash")):
+        if hashlib.sha256(outer[key]).hexdigest() != metadata.get(digest):
+            raise ModelError(f"The model file {path} is corrupt (content hash mismatch). "
+                             f"Retrain it with `python manage.py train_model`.")
     trained = metadata.get("libraries", {}).get("scikit-learn", "?")
-    if _minor(trained) != _minor(sklearn.__version__):
+    installed = version("scikit-learn")
+    if _minor(trained) != _minor(installed):
         raise ModelError(f"The model at {path} was trained with scikit-learn {trained}, but "
-                         f"{sklearn.__version__} is installed. Install scikit-learn=={trained} "
+                         f"{installed} is installed. Install scikit-learn=={trained} "
                          f"(see requirements.txt) or retrain with `python manage.py train_model`.")
-    return metadata, payload
+    return metadata, outer
 
 
 def load(path=DEFAULT_MODEL_PATH):
     """Load and verify an artifact; raises ModelError with a clear message on any problem."""
-    metadata, payload = _read(path)
+    metadata, outer = _read(path)
     try:
-        models = pickle.loads(payload)
+        form = pickle.loads(outer["inference"])
     except Exception as exc:
         raise ModelError(f"The model file {path} could not be unpickled ({exc}). "
                          f"Retrain it with `python manage.py train_model`.") from None
-    return Artifact(models["emotion"], models["gender"], metadata)
+    return Artifact._from_file(metadata, outer["payload"], form, path)

@@ -3,6 +3,7 @@
 libsndfile (via soundfile) reads WAV, FLAC, OGG Vorbis/Opus and MP3. Containers it cannot read
 (m4a/AAC, webm/Opus from browsers and phones) are decoded with PyAV, whose wheels carry FFmpeg.
 """
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,6 +18,7 @@ MAX_DURATION_S = 600.0
 SILENCE_DBFS = -55.0      # loudest 25 ms frame quieter than this = silence
 TRIM_TOP_DB = 40.0        # frames this far below the loudest are leading/trailing silence
 TARGET_RMS_DBFS = -23.0   # level the speech is normalised to
+FRAME, HOP = 400, 160     # 25 ms level frames every 10 ms (silence trimming)
 ACCEPTED = "WAV, FLAC, OGG (Vorbis/Opus), MP3, M4A/AAC or WebM/Opus"
 
 
@@ -35,17 +37,6 @@ class Audio:
         return len(self.samples) / self.sample_rate
 
 
-def _probe_soundfile(source):
-    try:
-        info = sf.info(source)
-    except Exception:
-        return None
-    finally:
-        if hasattr(source, "seek"):
-            source.seek(0)
-    return info
-
-
 def _check_header(rate, channels, frames, max_duration_s):
     if rate <= 0 or channels <= 0:
         raise AudioError("The file header is invalid (no sample rate or channels).")
@@ -59,15 +50,20 @@ def _check_header(rate, channels, frames, max_duration_s):
 
 
 def _read_soundfile(source, max_duration_s):
-    info = _probe_soundfile(source)
-    if info is None:
-        return None
-    _check_header(info.samplerate, info.channels, info.frames, max_duration_s)
+    """(data, rate) via libsndfile, or None if libsndfile does not recognise the format."""
     try:
-        data, rate = sf.read(source, dtype="float32", always_2d=True)
-    except Exception as exc:
-        raise AudioError(f"The audio data could not be decoded ({exc}). Accepted: {ACCEPTED}.")
-    return data, rate
+        f = sf.SoundFile(source)
+    except Exception:
+        if hasattr(source, "seek"):
+            source.seek(0)
+        return None
+    with f:
+        _check_header(f.samplerate, f.channels, f.frames, max_duration_s)
+        try:
+            return f.read(dtype="float32", always_2d=True), f.samplerate
+        except Exception as exc:
+            raise AudioError(f"The audio data could not be decoded ({exc}). "
+                             f"Accepted: {ACCEPTED}.") from None
 
 
 def _read_pyav(source, max_duration_s):
@@ -113,22 +109,29 @@ def to_mono_16k(data, rate):
     """Down-mix a [frames, channels] array and resample it to SAMPLE_RATE."""
     data = np.asarray(data, dtype=np.float32)
     if data.ndim == 2:
-        data = data.mean(axis=1, dtype=np.float64).astype(np.float32)
-    if not np.all(np.isfinite(data)):
+        data = data[:, 0] if data.shape[1] == 1 else \
+            data.mean(axis=1, dtype=np.float64).astype(np.float32)
+    total = np.sum(data, dtype=np.float64)  # float64: float32 sums overflow on huge samples
+    if not np.isfinite(total):
         raise AudioError("The audio contains invalid samples (NaN or infinity).")
-    if len(data):  # remove DC offset (float64 mean: float32 sums overflow on huge float samples)
-        data = (data - np.mean(data, dtype=np.float64)).astype(np.float32)
+    if len(data):  # remove DC offset
+        data = data - np.float32(total / len(data))
     if rate != SAMPLE_RATE and len(data):
         data = soxr.resample(data, rate, SAMPLE_RATE, quality="HQ").astype(np.float32)
     return data
 
 
-def _frame_rms_db(y, frame=400, hop=160):
+def _frame_rms_db(y, frame=FRAME, hop=HOP):
+    """Level (dBFS) of frame-long windows every hop samples, from sums over blocks of
+    gcd(frame, hop) samples (one pass over the signal)."""
     if len(y) < frame:
         y = np.pad(y, (0, frame - len(y)))
-    energy = np.concatenate([[0.0], np.cumsum(np.square(y, dtype=np.float64))])
-    starts = np.arange(0, len(y) - frame + 1, hop)  # frame sums from one running sum
-    rms = np.sqrt(np.maximum(energy[starts + frame] - energy[starts], 0) / frame)
+    block = math.gcd(frame, hop)
+    n_blocks = len(y) // block
+    blocks = np.square(y[:n_blocks * block], dtype=np.float64).reshape(n_blocks, block)
+    energy = np.concatenate([[0.0], np.cumsum(blocks.sum(axis=1))])
+    starts = np.arange(0, len(y) - frame + 1, hop) // block
+    rms = np.sqrt(np.maximum(energy[starts + frame // block] - energy[starts], 0) / frame)
     return 20 * np.log10(np.maximum(rms, 1e-10)), hop
 
 
@@ -149,12 +152,12 @@ def trim_and_normalise(y):
     noise_floor = np.percentile(db, 10)
     threshold = min(max(loudest - TRIM_TOP_DB, noise_floor + 10), loudest - 10)
     active = np.flatnonzero(db > threshold)
-    start, end = active[0] * hop, min(len(y), active[-1] * hop + 400)
-    y = y[start:end]
+    first, last = active[0], active[-1]
+    y = y[first * hop:last * hop + FRAME]  # the last active frame always lies inside y
     if len(y) < MIN_SPEECH_S * SAMPLE_RATE:
         raise AudioError(f"No speech detected: only {len(y) / SAMPLE_RATE:.2f} s of sound; "
                          f"at least {MIN_SPEECH_S} s of speech is needed.")
-    speech_db, _ = _frame_rms_db(y)
+    speech_db = db[first:last + 1]  # = the frames of the trimmed y
     level = 10 * np.log10(np.mean(10 ** (speech_db[speech_db > loudest - 30] / 10)))
     gain = 10 ** ((TARGET_RMS_DBFS - level) / 20)
     y = y * gain

@@ -20,7 +20,7 @@ from .audio import decode, prepare
 from .errors import AudioError
 from .extract import DEFAULT_CACHE_DIR, FeatureCache, file_hash
 
-AUGMENT_VERSION = 1
+AUGMENT_VERSION = 3
 
 
 def _speed(y, r, rng):
@@ -32,7 +32,9 @@ def _noise(y, r, rng):
 
 
 def _codec(y, r, rng):
-    return channels.codec(y, r, rng.choice(["mp3", "opus"]), float(rng.choice([0.8, 0.9, 0.95])))
+    if rng.random() < 0.5:
+        return channels.mp3(y, r, float(rng.choice([0.8, 0.9, 0.95])))
+    return channels.opus(y, r, kbps=int(rng.choice([16, 20, 24, 32])), complexity=5)
 
 
 def _telephone(y, r, rng):
@@ -68,9 +70,9 @@ def _mix(y, r, rng):
 TRANSFORMS = dict(SINGLE, mix=_mix)
 
 
-# Bumped per transform when its output changes (telephone 2: AGC before mu-law, so quiet
-# recordings are not pushed under the silence threshold; mix 2: uses that telephone).
-TRANSFORM_VERSIONS = {"telephone": 2, "mix": 2}
+# Bumped per transform when its output changes (3: Opus through libopus/PyAV, fast-length FFTs
+# in colour and pink noise; every transform at once, the cached copies are all rebuilt).
+TRANSFORM_VERSIONS = {}
 
 
 def transform_key(name, copy):

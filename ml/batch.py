@@ -1,15 +1,14 @@
 """Batch prediction over files and folders, one result dict per file, errors included.
 
 The model is loaded once, in the calling process. Decoding and feature extraction run in
-`jobs` worker processes (joblib; forked where the platform allows it, so workers start in
-milliseconds with everything already imported); the models then classify the vectors CHUNK at
-a time with one call each. Results come back in the order of the input paths.
+`jobs` worker processes (multiprocessing; forked where the platform allows it, so workers start
+in milliseconds with everything already imported); the models then classify the vectors CHUNK
+at a time with one call each. Results come back in the order of the input paths.
 """
 import multiprocessing
 import os
 import time
-
-from joblib import Parallel, delayed, effective_n_jobs
+from functools import partial
 
 from .audio import load_audio
 from .dataset import AUDIO_EXTENSIONS
@@ -69,9 +68,20 @@ def _classify(predictor, done):
             yield {"file": path, **next(predictions).to_dict()}
 
 
+def usable_cores():
+    """CPU cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
 def workers_for(n_files, jobs):
-    """How many worker processes to use for n_files (1 = extract in this process)."""
-    return max(1, min(effective_n_jobs(jobs), n_files // FILES_PER_WORKER))
+    """How many worker processes to use for n_files (1 = extract in this process);
+    jobs -1 = every usable core, -2 = all but one, ... (as joblib counts)."""
+    cores = usable_cores()
+    wanted = jobs if jobs > 0 else max(1, cores + 1 + jobs)
+    return max(1, min(wanted, n_files // FILES_PER_WORKER))
 
 
 def predict_many(predictor, paths, jobs=1):
@@ -85,8 +95,8 @@ def predict_many(predictor, paths, jobs=1):
             yield from _classify(predictor, [(p, file_features(p, config)) for p in chunk])
         return
     fork = "fork" in multiprocessing.get_all_start_methods()
-    with Parallel(n_jobs=n_workers, backend="multiprocessing" if fork else "loky") as parallel:
+    context = multiprocessing.get_context("fork" if fork else "spawn")
+    with context.Pool(n_workers) as pool:
+        items = pool.imap(partial(file_features, config=config), paths, chunksize=4)
         for chunk in chunks:
-            items = parallel(delayed(file_features)(p, config) for p in chunk)
-            yield from _classify(predictor, list(zip(chunk, items)))
-
+            yield from _classify(predictor, [(p, next(items)) for p in chunk])

@@ -2,11 +2,13 @@
 
 Every function maps (samples, rate) -> (samples, rate) at ANY input rate and returns float32, so
 the same code degrades test clips for `evaluate --channel-test` and augments training clips.
-Codecs run in memory through libsndfile (soundfile writes MP3 and OGG/Opus); no ffmpeg needed.
+Codecs run in memory: MP3 through libsndfile (soundfile), Opus through libopus in PyAV's FFmpeg
+(libsndfile's Opus writer is fixed at the slowest encoder complexity: ~30 ms per second of audio).
 """
 import io
 
 import numpy as np
+import scipy.fft
 import scipy.signal
 import soundfile as sf
 import soxr
@@ -62,13 +64,16 @@ def band_limit(y, rate, low=100.0, high=4000.0):
     return scipy.signal.sosfilt(sos, y).astype(np.float32), rate
 
 
-def _codec(y, rate, fmt, subtype, allowed, compression_level):
-    target = _supported_rate(rate, allowed)
-    y = _resample(y, rate, target)
-    peak = np.max(np.abs(y)) if len(y) else 0.0
-    scale = 0.9 / peak if peak > 0.9 else 1.0  # keep the encoder out of clipping
+def mp3(y, rate, compression_level=0.9):
+    """Encode and decode MP3 in memory (libsndfile/LAME).
+
+    compression_level 0..1 is libsndfile's (higher = lower bit-rate); on RAVDESS speech at 16 kHz
+    0.9 gives about 23 kbps and 0.95 about 20 kbps.
+    """
+    target = _supported_rate(rate, MP3_RATES)
+    y, scale = _headroom(_resample(y, rate, target))
     buf = io.BytesIO()
-    sf.write(buf, y * scale, target, format=fmt, subtype=subtype,
+    sf.write(buf, y, target, format="MP3", subtype="MPEG_LAYER_III",
              compression_level=compression_level)
     buf.seek(0)
     out, out_rate = sf.read(buf, dtype="float32", always_2d=False)
@@ -77,17 +82,44 @@ def _codec(y, rate, fmt, subtype, allowed, compression_level):
     return (out / scale).astype(np.float32), out_rate
 
 
-def codec(y, rate, name="mp3", compression_level=0.9):
-    """Encode and decode with a lossy codec ("mp3" or "opus") in memory.
+def opus(y, rate, kbps=20, complexity=10):
+    """Encode and decode Opus in memory (libopus via PyAV) at kbps and encoder complexity 0-10.
 
-    compression_level 0..1 is libsndfile's (higher = lower bit-rate); on RAVDESS speech at 16 kHz
-    0.9 gives about 23 kbps MP3 and 30 kbps Opus, 0.95 about 20 kbps MP3 and 19 kbps Opus.
+    Returns 48 kHz audio, as Opus decoders do, delayed by the codec's 6.5 ms look-ahead.
     """
-    if name == "mp3":
-        return _codec(y, rate, "MP3", "MPEG_LAYER_III", MP3_RATES, compression_level)
-    if name == "opus":
-        return _codec(y, rate, "OGG", "OPUS", OPUS_RATES, compression_level)
-    raise ValueError(f"Unknown codec {name!r}; use 'mp3' or 'opus'.")
+    import av
+    target = _supported_rate(rate, OPUS_RATES)
+    y, scale = _headroom(_resample(y, rate, target))
+    encoder = av.CodecContext.create("libopus", "w")
+    encoder.sample_rate, encoder.layout, encoder.format = target, "mono", "flt"
+    encoder.bit_rate = int(kbps * 1000)
+    encoder.options = {"compression_level": str(int(complexity))}
+    encoder.open()
+    decoder = av.CodecContext.create("libopus", "r")
+    decoder.sample_rate, decoder.layout = 48000, "mono"
+    n = encoder.frame_size
+    pcm = np.zeros((1, -(-len(y) // n) * n), dtype=np.float32)
+    pcm[0, :len(y)] = y
+    out = []
+    for start in range(0, pcm.shape[1] + 1, n):  # one 20 ms frame at a time, then a flush
+        frame = None
+        if start < pcm.shape[1]:
+            frame = av.AudioFrame.from_ndarray(pcm[:, start:start + n], format="flt",
+                                               layout="mono")
+            frame.sample_rate, frame.pts = target, start
+        for packet in encoder.encode(frame):
+            out += [f.to_ndarray().reshape(-1) for f in decoder.decode(packet)]
+    decoded = np.concatenate(out) if out else np.zeros(0, np.int16)
+    if decoded.dtype == np.int16:
+        decoded = decoded / 32768.0
+    return (decoded / scale).astype(np.float32), 48000
+
+
+def _headroom(y):
+    """y scaled to at most 0.9 peak (keeps encoders out of clipping) and the scale used."""
+    peak = np.max(np.abs(y)) if len(y) else 0.0
+    scale = 0.9 / peak if peak > 0.9 else 1.0
+    return y * scale, scale
 
 
 def noise(y, rate, snr_db=20.0, color="white", rng=None):
@@ -98,10 +130,11 @@ def noise(y, rate, snr_db=20.0, color="white", rng=None):
     rng = np.random.default_rng(0) if rng is None else rng
     n = rng.standard_normal(len(y))
     if color == "pink":
-        spectrum = np.fft.rfft(n)
-        f = np.fft.rfftfreq(len(n), 1 / rate)
+        size = scipy.fft.next_fast_len(len(n), real=True)  # shaped at a fast FFT length
+        spectrum = scipy.fft.rfft(n, n=size)
+        f = np.fft.rfftfreq(size, 1 / rate)
         spectrum /= np.sqrt(np.maximum(f, 20.0))
-        n = np.fft.irfft(spectrum, n=len(n))
+        n = scipy.fft.irfft(spectrum, n=size)[:len(y)]
     elif color != "white":
         raise ValueError(f"Unknown noise colour {color!r}.")
     n_db = 10 * np.log10(max(np.mean(n ** 2), 1e-20))
@@ -116,12 +149,13 @@ def speed(y, rate, factor):
 
 def colour(y, rate, tilt_db_per_octave=0.0, low_cut=0.0):
     """Microphone colour: a spectral tilt around 1 kHz plus an optional high-pass."""
-    spectrum = np.fft.rfft(np.asarray(y, np.float64))
-    f = np.maximum(np.fft.rfftfreq(len(y), 1 / rate), 1.0)
+    size = scipy.fft.next_fast_len(len(y), real=True)  # zero-padded to a fast FFT length
+    spectrum = scipy.fft.rfft(np.asarray(y, np.float64), n=size)
+    f = np.maximum(np.fft.rfftfreq(size, 1 / rate), 1.0)
     gain_db = tilt_db_per_octave * np.log2(f / 1000.0)
     gain_db = np.clip(gain_db, -24, 24)
     spectrum *= 10 ** (gain_db / 20)
-    out = np.fft.irfft(spectrum, n=len(y))
+    out = scipy.fft.irfft(spectrum, n=size)[:len(y)]
     if low_cut > 0:
         sos = scipy.signal.butter(2, low_cut, btype="highpass", fs=rate, output="sos")
         out = scipy.signal.sosfilt(sos, out)
@@ -131,13 +165,13 @@ def colour(y, rate, tilt_db_per_octave=0.0, low_cut=0.0):
 # The fixed test conditions of `evaluate --channel-test` (name -> function of (y, rate)).
 TEST_CHANNELS = {
     "telephone": lambda y, r: telephone(y, r),
-    "mp3": lambda y, r: codec(y, r, "mp3", 0.9),
-    "opus": lambda y, r: codec(y, r, "opus", 0.95),
+    "mp3": lambda y, r: mp3(y, r, 0.9),
+    "opus": lambda y, r: opus(y, r, kbps=20),
     "noise": lambda y, r: noise(y, r, 20.0, "white", np.random.default_rng(20)),
 }
 TEST_CHANNEL_DESCRIPTIONS = {
     "telephone": "8 kHz, 300-3400 Hz band-pass, G.711 mu-law",
     "mp3": "MP3 (libsndfile compression 0.9, ~23 kbps at 16 kHz)",
-    "opus": "Opus (libsndfile compression 0.95, ~19 kbps at 16 kHz)",
+    "opus": "Opus (libopus, 20 kbps, complexity 10)",
     "noise": "white noise at 20 dB SNR (re active speech level)",
 }

@@ -9,7 +9,6 @@ from functools import lru_cache
 
 import numpy as np
 import scipy.fft
-import scipy.signal
 
 CONTRAST_EDGES = ((0, 200), (200, 400), (400, 800), (800, 1600), (1600, 3200), (3200, 8001))
 SIZE_PER_MFCC = 3   # voiced mean + voiced std + unvoiced mean
@@ -36,6 +35,11 @@ def _smooth(x):
     return np.concatenate([head @ x[:9], inner, tail @ x[-9:]])
 
 
+@lru_cache(maxsize=64)
+def _hanning(n):
+    return np.hanning(n)
+
+
 @lru_cache(maxsize=4)
 def _modulation_bands(hop, sr):
     fm = np.fft.rfftfreq(1024, hop / sr)
@@ -52,6 +56,19 @@ def _slope(y):
     """Least-squares slope of y against 0, 1, 2, ... (np.polyfit(x, y, 1)[0])."""
     t = np.arange(len(y)) - (len(y) - 1) / 2
     return float(t @ y / (t @ t))
+
+
+def _quantiles(x, qs):
+    """Linear-interpolated quantiles of a 1-D array (as np.quantile), one sort."""
+    s = np.sort(x)
+    pos = np.asarray(qs) * (len(s) - 1)
+    lo = np.floor(pos).astype(int)
+    hi = np.minimum(lo + 1, len(s) - 1)
+    return s[lo] + (s[hi] - s[lo]) * (pos - lo)
+
+
+def _median(x):
+    return _quantiles(x, (0.5,))[0]
 
 
 def _mean_std(m):
@@ -76,43 +93,66 @@ def voice_quality(power, freqs, f0, strength, frame_power):
     semitones = 12 * np.log2(f0[voiced] / 100.0)
     both = voiced[1:] & voiced[:-1]
     if both.any():
-        jitter = np.median(np.abs(np.diff(f0))[both] / f0[1:][both])
-        shimmer = np.median(np.abs(np.diff(10 * np.log10(frame_power + 1e-12)))[both])
+        jitter = _median(np.abs(np.diff(f0))[both] / f0[1:][both])
+        shimmer = _median(np.abs(np.diff(10 * np.log10(frame_power + 1e-12)))[both])
     else:
         jitter = shimmer = 0.0
-    p25, p75 = np.percentile(semitones, [25, 75])
+    p25, p75 = _quantiles(semitones, (0.25, 0.75))
     return np.array([alpha.mean(), alpha.std(), hammarberg.mean(), hammarberg.std(),
                      hnr.mean(), hnr.std(), jitter, shimmer, p25, p75,
                      semitones.max() - semitones.mean(), semitones.mean() - semitones.min()])
+
+
+def count_peaks(x, prominence):
+    """Number of local maxima of x with at least this prominence; the same peaks as
+    scipy.signal.find_peaks(x, prominence=...) (flat tops count once), without importing
+    scipy.signal (which pulls in scipy.stats: most of a second at start-up)."""
+    x = np.asarray(x, dtype=np.float64)
+    if len(x) < 3:
+        return 0
+    starts = np.flatnonzero(np.concatenate([[True], x[1:] != x[:-1]]))  # runs of equal values
+    ends = np.append(starts[1:], len(x)) - 1
+    v = x[starts]
+    top = np.flatnonzero((v[1:-1] > v[:-2]) & (v[1:-1] > v[2:])) + 1
+    count = 0
+    for run in top:
+        peak = (starts[run] + ends[run]) // 2
+        higher = np.flatnonzero(x[:peak] > x[peak])
+        left = x[higher[-1] + 1 if len(higher) else 0:peak + 1].min()
+        higher = np.flatnonzero(x[peak + 1:] > x[peak])
+        right = x[peak:peak + 1 + higher[0] if len(higher) else len(x)].min()
+        count += x[peak] - max(left, right) >= prominence
+    return int(count)
 
 
 def rhythm(n_samples, sr, log_energy, f0, hop):
     """Energy-envelope modulation spectrum, syllable-like peak rate, voiced runs and pauses."""
     e = np.maximum(log_energy - log_energy.max(), -60.0)
     env = e - e.mean()
-    spec = np.abs(scipy.fft.rfft(env * np.hanning(len(env)), n=1024)) ** 2
+    spec = np.abs(scipy.fft.rfft(env * _hanning(len(env)), n=1024)) ** 2
     bands = _modulation_bands(hop, sr) @ spec
     bands = 10 * np.log10(bands / (bands.sum() + 1e-12) + 1e-12)
     smooth = _smooth(log_energy) if len(log_energy) > 9 else log_energy
-    peaks, _ = scipy.signal.find_peaks(smooth, prominence=6)
+    n_peaks = count_peaks(smooth, prominence=6)
     duration = n_samples / sr
     voiced = ~np.isnan(f0)
     runs = np.diff(np.concatenate([[0], voiced.astype(int), [0]]))
     starts, ends = np.flatnonzero(runs == 1), np.flatnonzero(runs == -1)
     seg = (ends - starts) * hop / sr if len(starts) else np.zeros(1)
     pauses = (starts[1:] - ends[:-1]) * hop / sr if len(starts) > 1 else np.zeros(1)
-    return np.concatenate([bands, [len(peaks) / max(duration, 1e-3), seg.mean(), seg.std(),
+    return np.concatenate([bands, [n_peaks / max(duration, 1e-3), seg.mean(), seg.std(),
                                    seg.max(), pauses.mean(), pauses.max(), duration]])
 
 
 def contrast(power, freqs):
     """Octave-band spectral contrast (log peak / valley magnitude, 20% quantiles), mean and std."""
+    magnitude = np.sqrt(power.T)  # [frames, bins]: each band's rows sort contiguously
     rows = []
     for a, b in CONTRAST_EDGES:  # 6 bands
-        band = np.sort(power[_bins(freqs, a, b)], axis=0)
-        k = max(1, int(0.2 * band.shape[0]))
-        rows.append(np.log(np.sqrt(band[-k:]).sum(axis=0) / k + 1e-10)
-                    - np.log(np.sqrt(band[:k]).sum(axis=0) / k + 1e-10))
+        band = np.sort(magnitude[:, _bins(freqs, a, b)], axis=1)
+        k = max(1, int(0.2 * band.shape[1]))
+        rows.append(np.log(band[:, -k:].sum(axis=1) / k + 1e-10)
+                    - np.log(band[:, :k].sum(axis=1) / k + 1e-10))
     return _mean_std(np.array(rows))
 
 
@@ -131,10 +171,11 @@ def contour(f0, log_energy):
     return np.concatenate([means - means.mean(), [final * 10], energy])
 
 
-def descriptors(n_samples, sr, hop, power, freqs, log_mel, mfcc, log_energy, f0, strength):
-    """All version-2 descriptors; per-frame inputs must share the same number of frames."""
+def descriptors(n_samples, sr, hop, power, freqs, log_mel, mfcc, log_energy, f0, strength,
+                frame_power):
+    """All version-2 descriptors; per-frame inputs must share the same number of frames
+    (frame_power: power.sum(axis=0))."""
     n_mfcc = mfcc.shape[0]
-    frame_power = power.sum(axis=0)
     voiced = ~np.isnan(f0)
     unvoiced = (log_energy > log_energy.max() - 35) & ~voiced
     parts = [

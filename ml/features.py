@@ -26,10 +26,12 @@ class FeatureConfig:
     """Names a feature set and every parameter that changes its output."""
     name: str
     n_fft: int = 512
-    hop: int = 160
+    hop: int = 320
     n_mels: int = 64
     n_mfcc: int = 20
     version: int = 2
+    fmax: int = 8000   # spectral features use 0..fmax Hz (> 4000)
+    floor_db: int = 0  # > 0: power below the clip's peak bin minus this many dB is raised to it
 
     def to_dict(self):
         """Plain-dict form stored in model metadata."""
@@ -42,7 +44,7 @@ class FeatureConfig:
 
 
 FEATURE_SETS = {
-    "default": FeatureConfig("default"),
+    "default": FeatureConfig("default", floor_db=60),
     "tutorial": FeatureConfig("tutorial", n_fft=2048, hop=512, n_mels=128, n_mfcc=40, version=1),
 }
 
@@ -69,10 +71,12 @@ def _mel_to_hz(m):
     return np.where(m >= 15.0, 1000.0 * np.exp(np.log(6.4) / 27 * (m - 15.0)), m * (200.0 / 3))
 
 
-def mel_filterbank(sr, n_fft, n_mels):
-    """Slaney-normalised triangular mel filters [n_mels, 1 + n_fft // 2] (= librosa.filters.mel)."""
+def mel_filterbank(sr, n_fft, n_mels, fmax=None):
+    """Slaney-normalised triangular mel filters [n_mels, 1 + n_fft // 2] from 0 to fmax
+    (default sr / 2) Hz (= librosa.filters.mel)."""
     fft_freqs = np.fft.rfftfreq(n_fft, 1.0 / sr)
-    mel_f = _mel_to_hz(np.linspace(_hz_to_mel(0.0), _hz_to_mel(sr / 2), n_mels + 2))
+    top = sr / 2 if fmax is None else fmax
+    mel_f = _mel_to_hz(np.linspace(_hz_to_mel(0.0), _hz_to_mel(top), n_mels + 2))
     ramps = mel_f[:, None] - fft_freqs[None, :]
     fdiff = np.diff(mel_f)[:, None]
     lower = -ramps[:-2] / fdiff[:-1]
@@ -100,27 +104,35 @@ def chroma_filterbank(sr, n_fft, n_chroma=12):
 
 @dataclass(frozen=True)
 class _Matrices:
-    """Everything about a configuration that does not depend on the clip."""
+    """Everything about a configuration that does not depend on the clip; every matrix covers
+    the n_bins STFT bins from 0 to fmax."""
+    n_bins: int
     window: np.ndarray   # periodic Hann [n_fft]
-    mel: np.ndarray      # [n_mels, bins]
-    chroma: np.ndarray   # [12, bins]
+    mel: np.ndarray      # [n_mels, n_bins]
+    chroma: np.ndarray   # [12, n_bins]
     dct: np.ndarray      # orthonormal DCT-II rows [n_mfcc, n_mels]
-    freqs: np.ndarray    # bin centre frequencies [bins]
-    bands: np.ndarray    # 0/1 octave-band membership [6, bins]
-    moments: np.ndarray  # rows f and f^2 (Hz) [2, bins] for spectral centroid and spread
+    freqs: np.ndarray    # bin centre frequencies [n_bins]
+    bands: np.ndarray    # 0/1 octave-band membership [6, n_bins]
+    moments: np.ndarray  # rows f and f^2 (Hz) [2, n_bins] for spectral centroid and spread
 
 
 BAND_EDGES = (0, 250, 500, 1000, 2000, 4000, 8001)
 
 
 @lru_cache(maxsize=8)
-def _matrices(n_fft, n_mels, n_mfcc):
+def _matrices(n_fft, n_mels, n_mfcc, fmax=SAMPLE_RATE // 2):
+    if not 4000 < fmax <= SAMPLE_RATE // 2:
+        raise ValueError(f"fmax must be above 4000 Hz and at most {SAMPLE_RATE // 2} Hz.")
     freqs = np.fft.rfftfreq(n_fft, 1 / SAMPLE_RATE)
-    bands = np.array([(freqs >= a) & (freqs < b) for a, b in zip(BAND_EDGES, BAND_EDGES[1:])])
+    n_bins = int(np.searchsorted(freqs, fmax, side="right"))
+    freqs = freqs[:n_bins]
+    edges = BAND_EDGES[:-1] + (fmax + 1,)
+    bands = np.array([(freqs >= a) & (freqs < b) for a, b in zip(edges, edges[1:])])
     return _Matrices(
+        n_bins=n_bins,
         window=(0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n_fft) / n_fft)).astype(np.float32),
-        mel=mel_filterbank(SAMPLE_RATE, n_fft, n_mels),
-        chroma=chroma_filterbank(SAMPLE_RATE, n_fft),
+        mel=np.ascontiguousarray(mel_filterbank(SAMPLE_RATE, n_fft, n_mels, fmax)[:, :n_bins]),
+        chroma=np.ascontiguousarray(chroma_filterbank(SAMPLE_RATE, n_fft)[:, :n_bins]),
         dct=scipy.fft.dct(np.eye(n_mels), type=2, norm="ortho", axis=0)[:n_mfcc].astype(np.float32),
         freqs=freqs, bands=bands.astype(np.float32),
         moments=np.array([freqs, freqs ** 2], dtype=np.float32))
@@ -147,12 +159,17 @@ def _percentiles(m, qs):
 def _delta(m):
     """First derivative along time: Savitzky-Golay (window 9, order 1, 'interp' edges).
 
-    For order 1 this is the least-squares slope over 9 frames; at the edges the slope of the
-    first/last full window is repeated (exactly what scipy's savgol_filter(mode='interp') does).
+    For order 1 this is the least-squares slope over 9 frames, sum(k * m[t + k]) / 60 for
+    k = -4..4; at the edges the slope of the first/last full window is repeated (exactly what
+    scipy's savgol_filter(mode='interp') does).
     """
-    if m.shape[1] < 9:
+    T = m.shape[1]
+    if T < 9:
         return np.zeros_like(m)
-    slope = np.lib.stride_tricks.sliding_window_view(m, 9, axis=1) @ (np.arange(-4, 5) / 60.0)
+    slope = np.zeros((m.shape[0], T - 8), dtype=m.dtype)
+    for k in range(1, 5):
+        slope += k * (m[:, 4 + k:T - 4 + k] - m[:, 4 - k:T - 4 - k])
+    slope /= 60.0
     return np.concatenate([np.repeat(slope[:, :1], 4, axis=1), slope,
                            np.repeat(slope[:, -1:], 4, axis=1)], axis=1)
 
@@ -166,8 +183,8 @@ def _tutorial(power, cfg, mx):
     return np.concatenate([mx.dct @ log_mel.mean(axis=1), chroma.mean(axis=1), mel.mean(axis=1)])
 
 
-def _spectral_shape(power, mx):
-    total = np.maximum(power.sum(axis=0), 1e-12)
+def _spectral_shape(power, mx, frame_power):
+    total = np.maximum(frame_power, 1e-12)
     moments = mx.moments @ power  # sum(f p), sum(f^2 p) per frame
     centroid = moments[0] / total
     # sum((f - centroid)^2 p) expanded (float32 cancellation error ~1e-7 of f^2: negligible)
@@ -185,16 +202,11 @@ def _spectral_shape(power, mx):
 def _zero_crossing_rate(y, n_fft, hop, n_frames):
     """Fraction of sign changes in each n_fft window (windows start every hop samples)."""
     y = np.pad(y, (0, n_fft))
-    changes = np.concatenate([[0], np.cumsum(np.diff(np.sign(y)) != 0)])
+    sign = np.sign(y)
+    changes = np.zeros(len(y), dtype=np.int32)
+    np.cumsum(sign[1:] != sign[:-1], out=changes[1:])
     starts = np.arange(n_frames) * hop
     return (changes[starts + n_fft - 1] - changes[starts]) / (n_fft - 1)
-
-
-def _stats(m):
-    """Mean, std, 10th and 90th percentile of each row of a [d, T] matrix."""
-    m = np.atleast_2d(m)
-    p = _percentiles(m, (10, 90))
-    return np.concatenate([m.mean(axis=1), m.std(axis=1), p[:, 0], p[:, 1]])
 
 
 def _prosody(n_samples, log_energy, f0, strength):
@@ -220,38 +232,47 @@ def _prosody(n_samples, log_energy, f0, strength):
 
 
 def _default(y, power, cfg, mx):
+    frame_power = power.sum(axis=0)
     log_mel = 10 * np.log10(np.maximum(mx.mel @ power, 1e-10))
     mfcc = mx.dct @ log_mel
     d_mfcc = _delta(mfcc)
     dd_mfcc = _delta(d_mfcc)
     chroma = mx.chroma @ power
     chroma /= np.maximum(chroma.max(axis=0, keepdims=True), 1e-10)
-    log_energy = 10 * np.log10(np.maximum(power.sum(axis=0), 1e-10))
+    log_energy = 10 * np.log10(np.maximum(frame_power, 1e-10))
     zcr = _zero_crossing_rate(y, cfg.n_fft, cfg.hop, power.shape[1])
-    shape = _spectral_shape(power, mx)
+    shape = _spectral_shape(power, mx, frame_power)
     log_mel_rel = log_mel - log_mel.mean(axis=0, keepdims=True)
     f0, strength = pitch.track(y, SAMPLE_RATE, hop=cfg.hop)
     n = min(len(f0), power.shape[1])
     f0, strength = f0[:n], strength[:n]
-    parts = [
-        _stats(mfcc), d_mfcc.mean(axis=1), d_mfcc.std(axis=1),
-        dd_mfcc.mean(axis=1), dd_mfcc.std(axis=1),
-        log_mel_rel.mean(axis=1), log_mel_rel.std(axis=1),
-        chroma.mean(axis=1), chroma.std(axis=1),
-        _stats(shape), _stats(zcr[None, :]), _prosody(len(y), log_energy, f0, strength),
-    ]
+    # every contour's mean and std in one pass; percentiles for the first three blocks
+    blocks = [mfcc, shape, zcr[None, :], d_mfcc, dd_mfcc, log_mel_rel, chroma]
+    rows = np.vstack(blocks)
+    ends = np.cumsum([len(b) for b in blocks])
+    mean = np.split(rows.mean(axis=1), ends[:-1])
+    std = np.split(rows.std(axis=1), ends[:-1])
+    pct = np.split(_percentiles(rows[:ends[2]], (10, 90)), ends[:2])
+
+    def stats(i):  # mean, std, 10th and 90th percentile of blocks[i]
+        return [mean[i], std[i], pct[i][:, 0], pct[i][:, 1]]
+
+    parts = [*stats(0), mean[3], std[3], mean[4], std[4], mean[5], std[5], mean[6], std[6],
+             *stats(1), *stats(2), _prosody(len(y), log_energy, f0, strength)]
     if cfg.version >= 2:  # prosody, voice quality, rhythm and contrast (ml/descriptors.py)
         parts.append(descriptors.descriptors(
             len(y), SAMPLE_RATE, cfg.hop, power[:, :n], mx.freqs, log_mel[:, :n], mfcc[:, :n],
-            log_energy[:n], f0, strength))
+            log_energy[:n], f0, strength, frame_power[:n]))
     return np.concatenate(parts)
 
 
 def extract(y, config="default"):
     """Map a mono 16 kHz waveform to the feature vector of the given set (float32)."""
     cfg = get_config(config) if not isinstance(config, FeatureConfig) else config
-    mx = _matrices(cfg.n_fft, cfg.n_mels, cfg.n_mfcc)
+    mx = _matrices(cfg.n_fft, cfg.n_mels, cfg.n_mfcc, cfg.fmax)
     y = np.asarray(y, dtype=np.float32)
-    power = _stft_power(y, cfg.n_fft, cfg.hop, mx.window)
+    power = _stft_power(y, cfg.n_fft, cfg.hop, mx.window)[:mx.n_bins]
+    if cfg.floor_db > 0:
+        power = np.maximum(power, power.max() * np.float32(10 ** (-cfg.floor_db / 10)))
     vec = _tutorial(power, cfg, mx) if cfg.name == "tutorial" else _default(y, power, cfg, mx)
     return np.nan_to_num(vec.astype(np.float32), nan=0.0, posinf=0.0, neginf=0.0)

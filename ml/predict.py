@@ -5,6 +5,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from . import artifact as artifact_io
+from . import inference
 from .audio import SAMPLE_RATE, Audio, load_audio, prepare
 from .features import extract, get_config
 
@@ -51,12 +52,12 @@ class Predictor:
         (loading + features); its processing_ms adds an equal share of the model calls.
         """
         started = time.perf_counter()
-        proba = self.artifact.emotion_model.predict_proba(X)
+        forms = self.artifact.inference
+        proba = inference.predict_proba(forms["emotion"], X).astype(np.float64)
         proba = proba / proba.sum(axis=1, keepdims=True)
-        g_proba = self.artifact.gender_model.predict_proba(X)
+        g_proba = inference.predict_proba(forms["gender"], X)
         share_ms = 1000 * (time.perf_counter() - started) / len(X)
-        emotions = [str(c) for c in self.artifact.emotion_model.classes_]
-        genders = [str(c) for c in self.artifact.gender_model.classes_]
+        emotions, genders = forms["emotion"]["classes"], forms["gender"]["classes"]
         results = []
         for p, g, duration, elapsed in zip(proba, g_proba, durations_s, elapsed_ms):
             best, g_best = int(np.argmax(p)), int(np.argmax(g))

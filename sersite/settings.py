@@ -99,7 +99,7 @@ MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "media"))
 MEDIA_URL = "media/"
 
 # The model artifact: the bundled one unless SER_MODEL_PATH points elsewhere.
-SER_MODEL_PATH = os.environ.get("SER_MODEL_PATH", str(BASE_DIR / "ml" / "models" / "default.joblib"))
+SER_MODEL_PATH = os.environ.get("SER_MODEL_PATH", str(BASE_DIR / "ml" / "models" / "default.pkl"))
 
 # Upload limits, checked before any work (classifier/uploads.py). Files always go to a temporary
 # file on disk (never memory) that is deleted when the request ends.

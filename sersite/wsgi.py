@@ -1,5 +1,6 @@
-"""WSGI entry point (gunicorn sersite.wsgi): each worker loads the model once, at start, and
-refuses to start (exit status 3, one CRITICAL log line) if the artifact is unusable."""
+"""WSGI entry point (gunicorn sersite.wsgi): the model is loaded once, at start (in gunicorn's
+master, before it forks the workers: gunicorn.conf.py preload_app), and the server refuses to
+start (exit status 3, one CRITICAL log line) if the artifact is unusable."""
 import os
 
 from django.core.wsgi import get_wsgi_application

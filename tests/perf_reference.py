@@ -28,6 +28,11 @@ def frame_rms_db(y, frame=400, hop=160):
                                     1e-10))
 
 
+def halved(y):
+    """y at half the sample rate: the mean of each pair of samples."""
+    return np.array([(y[i] + y[i + 1]) / 2 for i in range(0, len(y) - 1, 2)], dtype=np.float32)
+
+
 def pitch_track(y, sr=SR, hop=160, frame=640, fmin=60.0, fmax=500.0, threshold=0.5):
     """Normalised autocorrelation pitch with a full 2x-length FFT (no lag truncation tricks)."""
     if len(y) < frame:
@@ -112,10 +117,11 @@ def tutorial(y, n_fft=2048, hop=512, n_mels=128, n_mfcc=40):
     return np.concatenate([mfcc.mean(axis=1), chroma.mean(axis=1), mel.mean(axis=1)])
 
 
-def default_v1(y, n_fft=512, hop=160, n_mels=64, n_mfcc=20):
+def default_v1(y, n_fft=512, hop=320, n_mels=64, n_mfcc=20, floor_db=60):
     """The 371 values of feature version 1 (version 2 appends ml/descriptors.py's values)."""
     mag = stft_magnitude(y, n_fft, hop)
-    power = mag ** 2
+    power = np.maximum(mag ** 2, (mag ** 2).max() * 10 ** (-floor_db / 10))
+    mag = np.sqrt(power)
     freqs = np.fft.rfftfreq(n_fft, 1 / SR)
     log_mel = 10 * np.log10(np.maximum(librosa.filters.mel(sr=SR, n_fft=n_fft, n_mels=n_mels)
                                        @ power, 1e-10))
@@ -127,7 +133,7 @@ def default_v1(y, n_fft=512, hop=160, n_mels=64, n_mfcc=20):
     log_energy = 10 * np.log10(np.maximum(power.sum(axis=0), 1e-10))
     zcr = zero_crossing_rate(y, n_fft, hop, mag.shape[1])
     rel = log_mel - log_mel.mean(axis=0, keepdims=True)
-    f0, strength = pitch_track(y, SR, hop)
+    f0, strength = pitch_track(halved(y), SR // 2, hop // 2, 320)
     n = min(len(f0), mag.shape[1])
     return np.concatenate([
         stats(mfcc), stats(d_mfcc)[:2 * n_mfcc], stats(dd_mfcc)[:2 * n_mfcc],

@@ -59,6 +59,6 @@ def test_predict_table():
 
 def test_train_model_rejects_bad_arguments(tmp_path):
     with pytest.raises(CommandError, match="No RAVDESS clips"):
-        call_command("train_model", "--data", str(tmp_path), "--out", str(tmp_path / "m.joblib"))
+        call_command("train_model", "--data", str(tmp_path), "--out", str(tmp_path / "m.pkl"))
     with pytest.raises(CommandError, match="unknown: bored"):
         call_command("train_model", "--data", DATA_DIR, "--emotions", "calm,bored")

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from ml import load_audio
+from ml import descriptors, load_audio
 from ml.features import FEATURE_SETS, extract
 from tests.audio_factory import clip_path
 
@@ -29,3 +29,16 @@ def test_short_input_still_gives_a_vector():
     y = np.random.default_rng(0).normal(0, 0.1, 4800).astype(np.float32)
     for name in FEATURE_SETS:
         assert np.all(np.isfinite(extract(y, name)))
+
+
+def test_peak_count_matches_scipy_find_peaks():
+    """descriptors.count_peaks replaces scipy.signal.find_peaks(x, prominence=p) exactly,
+    including flat-topped peaks (plateaus from rounding and repeated samples)."""
+    import scipy.signal
+    rng = np.random.default_rng(1)
+    for i in range(400):
+        x = np.round(rng.normal(0, 5, rng.integers(3, 200)).cumsum(), int(rng.integers(0, 3)))
+        if i % 3 == 0:
+            x = np.repeat(x, rng.integers(1, 4))
+        expected = len(scipy.signal.find_peaks(x, prominence=6)[0])
+        assert descriptors.count_peaks(x, 6) == expected

@@ -1,15 +1,21 @@
 """Train -> save -> load -> predict on a subset of the shared data; artifact safety."""
 import os
 import pickle
+import subprocess
+import sys
+from pathlib import Path
 
-import joblib
 import numpy as np
 import pytest
 
 from ml import ModelError, Predictor
 from ml import artifact as artifact_io
+from ml import inference
 from ml.train import actor_folds, train
+from tests.artifact_files import read_outer, write_outer
 from tests.audio_factory import clip_path, ravdess_subset
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +29,7 @@ def subset(tmp_path_factory, data_dir):
 
 @pytest.fixture(scope="module")
 def trained(subset, tmp_path_factory):
-    out = tmp_path_factory.mktemp("model") / "m.joblib"
+    out = tmp_path_factory.mktemp("model") / "m.pkl"
     logs = []
     artifact = train(subset, str(out), emotions=("neutral", "sad", "angry"), folds=2,
                      cache_dir=str(tmp_path_factory.mktemp("cache")), progress=False,
@@ -42,8 +48,11 @@ def test_round_trip(trained):
     assert len(meta["content_hash"]) == 64 and meta["created_at"]
     assert meta["libraries"]["scikit-learn"]
     assert 0 <= meta["evaluation"]["accuracy_mean"] <= 1
-    assert os.path.exists(str(out).replace(".joblib", "_loss.png"))
-    assert os.path.exists(str(out).replace(".joblib", "_confusion.png"))
+    # the default quick check: the first of 2 actor-grouped folds, actors 1-2 held out
+    assert meta["evaluation"]["held_out_actors"] == [1, 2]
+    assert meta["evaluation"]["protocol"] == "1 of 2 folds grouped by actor"
+    assert os.path.exists(str(out).replace(".pkl", "_loss.png"))
+    assert os.path.exists(str(out).replace(".pkl", "_confusion.png"))
 
     result = Predictor.from_path(str(out)).predict_file(clip_path(2, 5))
     assert set(result.probabilities) == {"angry", "neutral", "sad"}
@@ -75,30 +84,63 @@ def test_folds_never_share_an_actor():
 def test_corrupt_file_is_a_clear_error(trained, tmp_path):
     out, _, _ = trained
     data = bytearray(open(out, "rb").read())
-    bad = tmp_path / "truncated.joblib"
+    bad = tmp_path / "truncated.pkl"
     bad.write_bytes(bytes(data[: len(data) // 2]))
     with pytest.raises(ModelError, match="corrupt"):
         artifact_io.load(str(bad))
     with pytest.raises(ModelError, match="No model file"):
-        artifact_io.load(str(tmp_path / "missing.joblib"))
+        artifact_io.load(str(tmp_path / "missing.pkl"))
 
 
-def test_tampered_payload_fails_hash(trained, tmp_path):
+@pytest.mark.parametrize("key", ["payload", "inference"])
+def test_tampered_payload_fails_hash(trained, tmp_path, key):
     out, _, _ = trained
-    outer = joblib.load(str(out))
-    outer["payload"] = pickle.dumps({"emotion": None, "gender": None})
-    joblib.dump(outer, tmp_path / "t.joblib")
+    outer = read_outer(out)
+    outer[key] = pickle.dumps({"emotion": None, "gender": None})
     with pytest.raises(ModelError, match="hash"):
-        artifact_io.load(str(tmp_path / "t.joblib"))
+        artifact_io.load(write_outer(outer, tmp_path / "t.pkl"))
 
 
 def test_incompatible_versions_refused(trained, tmp_path):
     out, _, _ = trained
-    outer = joblib.load(str(out))
+    outer = read_outer(out)
     outer["metadata"]["libraries"]["scikit-learn"] = "0.24.2"
-    joblib.dump(outer, tmp_path / "old.joblib")
     with pytest.raises(ModelError, match="scikit-learn 0.24.2"):
-        artifact_io.load(str(tmp_path / "old.joblib"))
+        artifact_io.load(write_outer(outer, tmp_path / "old.pkl"))
+
+
+def test_older_format_asks_for_retraining(trained, tmp_path):
+    out, _, _ = trained
+    outer = read_outer(out)
+    outer["format"] = "ser-model/1"
+    with pytest.raises(ModelError, match="Retrain"):
+        artifact_io.load(write_outer(outer, tmp_path / "v1.pkl"))
+
+
+def test_numpy_inference_matches_the_pipelines(trained):
+    """The numpy-only form predicting uses gives the scikit-learn pipelines' probabilities."""
+    out, _, _ = trained
+    artifact = artifact_io.load(str(out))
+    X = np.random.default_rng(0).normal(size=(16, artifact.metadata["n_features"]))
+    X = X.astype(np.float32)
+    for name in ("emotion", "gender"):
+        pipeline = getattr(artifact, f"{name}_model")
+        form = artifact.inference[name]
+        mlps = getattr(pipeline[-1], "estimators_", [pipeline[-1]])
+        assert not any(hasattr(m, "_optimizer") for m in mlps)  # slimmed for the artifact
+        assert form["classes"] == [str(c) for c in pipeline.classes_]
+        np.testing.assert_allclose(inference.predict_proba(form, X),
+                                   pipeline.predict_proba(X), rtol=1e-4, atol=1e-6)
+
+
+def test_predicting_does_not_import_scikit_learn():
+    code = ("import sys; from ml import Predictor; p = Predictor.from_path(); p.warm_up(); "
+            "print(p.predict_file(sys.argv[1]).emotion); "
+            "assert not [m for m in sys.modules if m.startswith('sklearn')], 'sklearn imported'")
+    done = subprocess.run([sys.executable, "-c", code, clip_path(1)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() in artifact_io.load().emotions
 
 
 def test_bundled_model_loads():

@@ -34,21 +34,21 @@ def test_parallel_folds_equal_serial(corpus):
 
 def test_fits_are_memoised_and_invalidated(corpus, tmp_path):
     root, cache, _ = corpus
-    first = train(str(root), str(tmp_path / "a.joblib"), folds=2, cache_dir=str(cache),
+    first = train(str(root), str(tmp_path / "a.pkl"), folds=2, cache_dir=str(cache),
                   progress=False, log=lambda *_: None, recipe=RECIPE, jobs=2)
     stored = fit_files(cache)
-    assert len(stored) == 6  # 2 folds x (emotion, gender) + final emotion, gender
+    assert len(stored) == 4  # 1 scored fold x (emotion, gender) + final emotion, gender
     stamps = {p: p.stat().st_mtime_ns for p in stored}
-    again = train(str(root), str(tmp_path / "b.joblib"), folds=2, cache_dir=str(cache),
+    again = train(str(root), str(tmp_path / "b.pkl"), folds=2, cache_dir=str(cache),
                   progress=False, log=lambda *_: None, recipe=RECIPE, jobs=2)
     assert {p: p.stat().st_mtime_ns for p in fit_files(cache)} == stamps  # loaded, not refit
     assert again.metadata["evaluation"] == first.metadata["evaluation"]
     x = np.random.default_rng(0).normal(size=(3, first.metadata["n_features"])).astype(np.float32)
     assert np.array_equal(again.emotion_model.predict_proba(x),
                           first.emotion_model.predict_proba(x))
-    train(str(root), str(tmp_path / "c.joblib"), folds=2, cache_dir=str(cache), seed=1,
+    train(str(root), str(tmp_path / "c.pkl"), folds=2, cache_dir=str(cache), seed=1,
           progress=False, log=lambda *_: None, recipe=RECIPE, jobs=1)
-    assert len(fit_files(cache)) == 12  # another seed: every fit is new
+    assert len(fit_files(cache)) == 8  # another seed: every fit is new
 
 
 def test_fit_key_depends_on_rows_labels_and_spec():

@@ -15,7 +15,7 @@ from ml import Predictor
 from tests.audio_factory import DATA_DIR, clip_path
 
 ROOT = Path(__file__).resolve().parent.parent
-BUNDLED_MODEL = ROOT / "ml" / "models" / "default.joblib"
+BUNDLED_MODEL = ROOT / "ml" / "models" / "default.pkl"
 
 
 def tiny_dataset(folder):
@@ -50,7 +50,7 @@ def test_killed_training_leaves_the_previous_model_loadable(tmp_path, moment):
     assert os.path.isdir(DATA_DIR)
     out_dir = tmp_path / "models"
     out_dir.mkdir()
-    model = out_dir / "model.joblib"
+    model = out_dir / "model.pkl"
     shutil.copy(BUNDLED_MODEL, model)
     before = sha256(model)
     log = tmp_path / "train.log"

@@ -5,6 +5,7 @@ import os
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from classifier.models import Analysis
 from ml.dataset import EMOTIONS
@@ -85,6 +86,18 @@ def test_upload_each_format_gives_a_result(client, tmp_path, ext):
         png = client.get(f"/analyses/{a.pk}/{kind}.png")
         assert png.status_code == 200 and png["Content-Type"] == "image/png"
         assert png.content.startswith(b"\x89PNG") and len(png.content) < 120_000
+
+
+def test_plots_are_drawn_on_first_view_and_kept(client):
+    a = analyse(client, clip_path(2, 5))
+    assert 0 < len(a.plot_data) < 60_000 and not a.waveform_png and not a.spectrogram_png
+    for kind in ("waveform", "spectrogram"):
+        first = client.get(f"/analyses/{a.pk}/{kind}.png").content
+        image = Image.open(io.BytesIO(first))
+        assert image.size == (720, 200) and len(image.getcolors(256) or range(257)) > 4
+        a.refresh_from_db()
+        assert bytes(getattr(a, f"{kind}_png")) == first  # drawn once, then served as stored
+        assert client.get(f"/analyses/{a.pk}/{kind}.png").content == first
 
 
 def test_result_page_shows_all_parts(client):

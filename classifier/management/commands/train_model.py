@@ -31,6 +31,10 @@ class Command(BaseCommand):
         parser.add_argument("--feature-set", default="default", choices=sorted(FEATURE_SETS))
         parser.add_argument("--folds", type=int, default=5,
                             help="actor-grouped folds for the speaker-independent score")
+        parser.add_argument("--score-folds", type=int, default=1,
+                            help="how many of those folds to fit and score (default 1: a quick "
+                                 "held-out-actors check; use --folds for full cross-validation, "
+                                 "as `evaluate` does)")
         parser.add_argument("--jobs", type=int, default=-1, help="parallel extraction workers")
         parser.add_argument("--no-cache", action="store_true", help="do not use the feature cache")
 
@@ -40,6 +44,7 @@ class Command(BaseCommand):
             artifact = train(opts["data"], out, emotions=emotion_list(opts["emotions"]),
                              feature_set=opts["feature_set"], seed=opts["seed"],
                              jobs=opts["jobs"], folds=opts["folds"],
+                             score_folds=opts["score_folds"],
                              cache_dir=None if opts["no_cache"] else DEFAULT_CACHE_DIR,
                              log=self.stdout.write)
         except DatasetError as exc:
