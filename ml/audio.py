@@ -149,7 +149,10 @@ def trim_and_normalise(y):
     loudest = db.max()
     if loudest < SILENCE_DBFS:
         raise AudioError("No speech detected: the recording is silent.")
-    noise_floor = np.percentile(db, 10)
+    ranked = np.sort(db)  # 10th percentile (linear, as np.percentile) without its overhead
+    pos = 0.1 * (len(ranked) - 1)
+    low = int(pos)
+    noise_floor = ranked[low] + (ranked[min(low + 1, len(ranked) - 1)] - ranked[low]) * (pos - low)
     threshold = min(max(loudest - TRIM_TOP_DB, noise_floor + 10), loudest - 10)
     active = np.flatnonzero(db > threshold)
     first, last = active[0], active[-1]

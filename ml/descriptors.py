@@ -31,7 +31,7 @@ def _savgol_quadratic():
 def _smooth(x):
     """Savitzky-Golay smoothing, window 9, order 2, polynomial-fit edges (as scipy's 'interp')."""
     kernel, head, tail = _savgol_quadratic()
-    inner = np.lib.stride_tricks.sliding_window_view(x, 9) @ kernel
+    inner = np.convolve(x, kernel[::-1], mode="valid")  # = sliding 9-sample windows @ kernel
     return np.concatenate([head @ x[:9], inner, tail @ x[-9:]])
 
 
@@ -106,7 +106,11 @@ def voice_quality(power, freqs, f0, strength, frame_power):
 def count_peaks(x, prominence):
     """Number of local maxima of x with at least this prominence; the same peaks as
     scipy.signal.find_peaks(x, prominence=...) (flat tops count once), without importing
-    scipy.signal (which pulls in scipy.stats: most of a second at start-up)."""
+    scipy.signal (which pulls in scipy.stats: most of a second at start-up).
+
+    A peak's prominence reaches p when, on each side, x falls p below the peak before it rises
+    above it (or the signal ends): all peaks are tested at once on a [peaks, samples] grid.
+    """
     x = np.asarray(x, dtype=np.float64)
     if len(x) < 3:
         return 0
@@ -114,15 +118,19 @@ def count_peaks(x, prominence):
     ends = np.append(starts[1:], len(x)) - 1
     v = x[starts]
     top = np.flatnonzero((v[1:-1] > v[:-2]) & (v[1:-1] > v[2:])) + 1
-    count = 0
-    for run in top:
-        peak = (starts[run] + ends[run]) // 2
-        higher = np.flatnonzero(x[:peak] > x[peak])
-        left = x[higher[-1] + 1 if len(higher) else 0:peak + 1].min()
-        higher = np.flatnonzero(x[peak + 1:] > x[peak])
-        right = x[peak:peak + 1 + higher[0] if len(higher) else len(x)].min()
-        count += x[peak] - max(left, right) >= prominence
-    return int(count)
+    if not len(top):
+        return 0
+    peaks = (starts[top] + ends[top]) // 2
+    height = x[peaks][:, None]
+    index = np.arange(len(x))
+    low = height - x[None, :] >= prominence
+    high = x[None, :] > height
+    left, right = index < peaks[:, None], index > peaks[:, None]
+    last_low = np.where(left & low, index, -1).max(axis=1)
+    last_high = np.where(left & high, index, -1).max(axis=1)
+    first_low = np.where(right & low, index, len(x)).min(axis=1)
+    first_high = np.where(right & high, index, len(x)).min(axis=1)
+    return int(np.count_nonzero((last_low > last_high) & (first_low < first_high)))
 
 
 def rhythm(n_samples, sr, log_energy, f0, hop):
