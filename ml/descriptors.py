@@ -98,8 +98,9 @@ def voice_quality(power, freqs, f0, strength, frame_power):
     else:
         jitter = shimmer = 0.0
     p25, p75 = _quantiles(semitones, (0.25, 0.75))
-    return np.array([alpha.mean(), alpha.std(), hammarberg.mean(), hammarberg.std(),
-                     hnr.mean(), hnr.std(), jitter, shimmer, p25, p75,
+    series = np.array([alpha, hammarberg, hnr])  # mean and std of all three in one pass
+    mean, std = series.mean(axis=1), series.std(axis=1)
+    return np.array([mean[0], std[0], mean[1], std[1], mean[2], std[2], jitter, shimmer, p25, p75,
                      semitones.max() - semitones.mean(), semitones.mean() - semitones.min()])
 
 

@@ -9,6 +9,7 @@ imports librosa or compiles anything with numba.
 """
 import hashlib
 import json
+import math
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 
@@ -200,13 +201,20 @@ def _spectral_shape(power, mx, frame_power):
 
 
 def _zero_crossing_rate(y, n_fft, hop, n_frames):
-    """Fraction of sign changes in each n_fft window (windows start every hop samples)."""
-    y = np.pad(y, (0, n_fft))
-    sign = np.sign(y)
-    changes = np.zeros(len(y), dtype=np.int32)
-    np.cumsum(sign[1:] != sign[:-1], out=changes[1:])
+    """Fraction of sign changes in each n_fft window (windows start every hop samples).
+
+    Changes are summed over blocks of gcd(n_fft, hop) samples, then over each window's blocks
+    (less the one pair past the window's n_fft - 1): no per-sample running sum.
+    """
+    sign = np.sign(np.pad(y, (0, n_fft)))
+    block = math.gcd(n_fft, hop)
+    changes = np.zeros(-(-len(sign) // block) * block, dtype=np.int8)
+    np.not_equal(sign[1:], sign[:-1], out=changes[:len(sign) - 1], casting="unsafe")
+    totals = np.concatenate([[0], np.cumsum(changes.reshape(-1, block).sum(axis=1))])
     starts = np.arange(n_frames) * hop
-    return (changes[starts + n_fft - 1] - changes[starts]) / (n_fft - 1)
+    first = starts // block
+    counts = totals[first + n_fft // block] - totals[first] - changes[starts + n_fft - 1]
+    return counts / (n_fft - 1)
 
 
 def _prosody(n_samples, log_energy, f0, strength):

@@ -104,7 +104,7 @@ async function stop(reason = "") {
   }
   const blob = encodeWav(samples, rate);
   const seconds = length / rate;
-  timer.textContent = clock(seconds);
+  timer.textContent = clock(Math.round(seconds));  // captured length, to the nearest second
   startButton.disabled = false;
   startButton.textContent = "Record again";
   if (seconds < 0.5) {
