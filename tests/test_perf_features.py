@@ -65,7 +65,8 @@ def test_stft_and_spectral_shape(clips):
         power = features._stft_power(y, 512, 160, mx.window)
         slow = ref.stft_magnitude(y, 512, 160) ** 2
         np.testing.assert_allclose(power, slow, rtol=1e-3, atol=1e-6 * slow.max())
-        close(features._spectral_shape(power, mx, power.sum(axis=0)), ref.spectral_shape(slow, mx.freqs))
+        close(features._spectral_shape(power, mx, power.sum(axis=0)),
+              ref.spectral_shape(slow, mx.freqs))
 
 
 def test_pitch_track_matches_full_autocorrelation(clips):
