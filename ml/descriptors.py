@@ -171,12 +171,13 @@ def contour(f0, log_energy):
     if voiced.sum() < 6:
         return np.zeros(7)
     semitones = 12 * np.log2(f0[voiced] / 100.0)
-    thirds = np.array_split(np.arange(len(semitones)), 3)
-    means = np.array([semitones[t].mean() for t in thirds])
-    last = semitones[-max(3, len(semitones) // 5):]
-    final = _slope(last)
+    n = len(semitones)
+    sizes = np.array([n // 3 + (i < n % 3) for i in range(3)])  # as np.array_split(.., 3)
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    means = np.add.reduceat(semitones, starts) / sizes
+    final = _slope(semitones[-max(3, n // 5):])
     ev = log_energy[voiced]
-    energy = [ev[t].mean() - ev.mean() for t in thirds]
+    energy = np.add.reduceat(ev, starts) / sizes - ev.mean()
     return np.concatenate([means - means.mean(), [final * 10], energy])
 
 
