@@ -72,8 +72,8 @@ def analyse_upload(upload, source=Analysis.Source.UPLOAD, keep=False):
 
 
 HEAVY_FIELDS = ("waveform_png", "spectrogram_png", "plot_data")  # deferred in lists
-PLOT_FIELDS = {"waveform": "waveform_png", "spectrogram": "spectrogram_png"}
-PLOT_DRAWERS = {"waveform": audio_plots.waveform_png, "spectrogram": audio_plots.spectrogram_png}
+PLOTS = {"waveform": ("waveform_png", audio_plots.waveform_png),  # kind: (field, drawer)
+         "spectrogram": ("spectrogram_png", audio_plots.spectrogram_png)}
 
 
 def plot_png(pk, kind):
@@ -81,7 +81,7 @@ def plot_png(pk, kind):
 
     Drawn from the stored plot data the first time it is asked for, then kept in the row.
     """
-    field = PLOT_FIELDS[kind]
+    field, draw = PLOTS[kind]
     row = Analysis.objects.filter(pk=pk).values_list(field, "plot_data").first()
     if row is None:
         return None
@@ -89,7 +89,7 @@ def plot_png(pk, kind):
     if png or not data:
         return bytes(png) if png else None
     with _plot_lock:  # matplotlib's font cache and Agg renderer are not thread-safe
-        png = PLOT_DRAWERS[kind](data)
+        png = draw(data)
     Analysis.objects.filter(pk=pk).update(**{field: png})
     return png
 

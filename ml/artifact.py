@@ -32,7 +32,6 @@ class Artifact:
 
     def __init__(self, emotion_model, gender_model, metadata=None):
         self._pipelines = {"emotion": emotion_model, "gender": gender_model}
-        self._payload = None
         self.metadata = dict(metadata or {})
         self.inference = {name: inference.from_pipeline(model)
                           for name, model in self._pipelines.items()}

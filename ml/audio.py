@@ -3,13 +3,13 @@
 libsndfile (via soundfile) reads WAV, FLAC, OGG Vorbis/Opus and MP3. Containers it cannot read
 (m4a/AAC, webm/Opus from browsers and phones) are decoded with PyAV, whose wheels carry FFmpeg.
 """
-import math
 from dataclasses import dataclass
 
 import numpy as np
 import soundfile as sf
 import soxr
 
+from .arrays import percentiles, window_sums
 from .errors import AudioError
 
 SAMPLE_RATE = 16000
@@ -122,16 +122,11 @@ def to_mono_16k(data, rate):
 
 
 def _frame_rms_db(y, frame=FRAME, hop=HOP):
-    """Level (dBFS) of frame-long windows every hop samples, from sums over blocks of
-    gcd(frame, hop) samples (one pass over the signal)."""
+    """Level (dBFS) of frame-long windows every hop samples."""
     if len(y) < frame:
         y = np.pad(y, (0, frame - len(y)))
-    block = math.gcd(frame, hop)
-    n_blocks = len(y) // block
-    blocks = np.square(y[:n_blocks * block], dtype=np.float64).reshape(n_blocks, block)
-    energy = np.concatenate([[0.0], np.cumsum(blocks.sum(axis=1))])
-    starts = np.arange(0, len(y) - frame + 1, hop) // block
-    rms = np.sqrt(np.maximum(energy[starts + frame // block] - energy[starts], 0) / frame)
+    energy = window_sums(np.square(y, dtype=np.float64), frame, hop, (len(y) - frame) // hop + 1)
+    rms = np.sqrt(np.maximum(energy, 0) / frame)
     return 20 * np.log10(np.maximum(rms, 1e-10)), hop
 
 
@@ -149,10 +144,7 @@ def trim_and_normalise(y):
     loudest = db.max()
     if loudest < SILENCE_DBFS:
         raise AudioError("No speech detected: the recording is silent.")
-    ranked = np.sort(db)  # 10th percentile (linear, as np.percentile) without its overhead
-    pos = 0.1 * (len(ranked) - 1)
-    low = int(pos)
-    noise_floor = ranked[low] + (ranked[min(low + 1, len(ranked) - 1)] - ranked[low]) * (pos - low)
+    noise_floor = percentiles(db[None, :], (10,))[0, 0]
     threshold = min(max(loudest - TRIM_TOP_DB, noise_floor + 10), loudest - 10)
     active = np.flatnonzero(db > threshold)
     first, last = active[0], active[-1]

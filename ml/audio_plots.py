@@ -8,10 +8,11 @@ only then).
 import io
 import struct
 import zlib
-from functools import lru_cache
 
 import numpy as np
 import scipy.fft
+
+from .arrays import hanning
 
 SIZE = (7.2, 2.0)
 DPI = 100
@@ -22,11 +23,6 @@ DB_RANGE = 80.0     # the spectrogram shows this many dB below its peak
 PALETTE = 64        # PNGs are stored with a palette of this many colours (~5x smaller)
 MAGIC = b"SERP"     # plot data: header (magic, duration s, Nyquist Hz, envelope columns,
 HEADER = struct.Struct("<4sddIII")  # spectrogram rows and frames), int8 envelope, uint8 image
-
-
-@lru_cache(maxsize=4)
-def _window(n_fft):
-    return np.hanning(n_fft).astype(np.float32)
 
 
 def plot_data(samples, sample_rate, n_fft=512, hop=320):
@@ -40,7 +36,7 @@ def plot_data(samples, sample_rate, n_fft=512, hop=320):
     if len(y) < n_fft:
         y = np.pad(y, (0, n_fft - len(y)))
     hop = max(hop, (len(y) - n_fft) // COLUMNS + 1)
-    frames = np.lib.stride_tricks.sliding_window_view(y, n_fft)[::hop] * _window(n_fft)
+    frames = np.lib.stride_tricks.sliding_window_view(y, n_fft)[::hop] * hanning(n_fft, np.float32)
     spectrum = scipy.fft.rfft(frames, axis=1)
     power = spectrum.real ** 2 + spectrum.imag ** 2
     per_row = power.shape[1] // FREQ_ROWS  # neighbouring bins averaged into one picture row

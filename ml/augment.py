@@ -20,6 +20,8 @@ from .audio import decode, prepare
 from .errors import AudioError
 from .extract import DEFAULT_CACHE_DIR, FeatureCache, file_hash
 
+# Bumped when any transform's output changes, so every cached copy is rebuilt (3: Opus through
+# libopus/PyAV, fast-length FFTs in colour and pink noise).
 AUGMENT_VERSION = 3
 
 
@@ -70,14 +72,9 @@ def _mix(y, r, rng):
 TRANSFORMS = dict(SINGLE, mix=_mix)
 
 
-# Bumped per transform when its output changes (3: Opus through libopus/PyAV, fast-length FFTs
-# in colour and pink noise; every transform at once, the cached copies are all rebuilt).
-TRANSFORM_VERSIONS = {}
-
-
 def transform_key(name, copy):
     """Cache-folder name of one transform (augmentation copy or test channel)."""
-    return f"{name}-{copy}-v{TRANSFORM_VERSIONS.get(name, AUGMENT_VERSION)}"
+    return f"{name}-{copy}-v{AUGMENT_VERSION}"
 
 
 def apply(name, y, rate, digest="0" * 8, copy=0):

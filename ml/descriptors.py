@@ -10,6 +10,8 @@ from functools import lru_cache
 import numpy as np
 import scipy.fft
 
+from .arrays import hanning, percentiles
+
 CONTRAST_EDGES = ((0, 200), (200, 400), (400, 800), (800, 1600), (1600, 3200), (3200, 8001))
 SIZE_PER_MFCC = 3   # voiced mean + voiced std + unvoiced mean
 FIXED_SIZE = 12 + 11 + 12 + 7 + 16
@@ -35,11 +37,6 @@ def _smooth(x):
     return np.concatenate([head @ x[:9], inner, tail @ x[-9:]])
 
 
-@lru_cache(maxsize=64)
-def _hanning(n):
-    return np.hanning(n)
-
-
 @lru_cache(maxsize=4)
 def _modulation_bands(hop, sr):
     fm = np.fft.rfftfreq(1024, hop / sr)
@@ -58,17 +55,8 @@ def _slope(y):
     return float(t @ y / (t @ t))
 
 
-def _quantiles(x, qs):
-    """Linear-interpolated quantiles of a 1-D array (as np.quantile), one sort."""
-    s = np.sort(x)
-    pos = np.asarray(qs) * (len(s) - 1)
-    lo = np.floor(pos).astype(int)
-    hi = np.minimum(lo + 1, len(s) - 1)
-    return s[lo] + (s[hi] - s[lo]) * (pos - lo)
-
-
 def _median(x):
-    return _quantiles(x, (0.5,))[0]
+    return percentiles(x[None, :], (50,))[0, 0]
 
 
 def _mean_std(m):
@@ -97,7 +85,7 @@ def voice_quality(power, freqs, f0, strength, frame_power):
         shimmer = _median(np.abs(np.diff(10 * np.log10(frame_power + 1e-12)))[both])
     else:
         jitter = shimmer = 0.0
-    p25, p75 = _quantiles(semitones, (0.25, 0.75))
+    p25, p75 = percentiles(semitones[None, :], (25, 75))[0]
     series = np.array([alpha, hammarberg, hnr])  # mean and std of all three in one pass
     mean, std = series.mean(axis=1), series.std(axis=1)
     return np.array([mean[0], std[0], mean[1], std[1], mean[2], std[2], jitter, shimmer, p25, p75,
@@ -138,7 +126,7 @@ def rhythm(n_samples, sr, log_energy, f0, hop):
     """Energy-envelope modulation spectrum, syllable-like peak rate, voiced runs and pauses."""
     e = np.maximum(log_energy - log_energy.max(), -60.0)
     env = e - e.mean()
-    spec = np.abs(scipy.fft.rfft(env * _hanning(len(env)), n=1024)) ** 2
+    spec = np.abs(scipy.fft.rfft(env * hanning(len(env)), n=1024)) ** 2
     bands = _modulation_bands(hop, sr) @ spec
     bands = 10 * np.log10(bands / (bands.sum() + 1e-12) + 1e-12)
     smooth = _smooth(log_energy) if len(log_energy) > 9 else log_energy

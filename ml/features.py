@@ -9,7 +9,6 @@ imports librosa or compiles anything with numba.
 """
 import hashlib
 import json
-import math
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 
@@ -17,6 +16,7 @@ import numpy as np
 import scipy.fft
 
 from . import descriptors, pitch, runtime
+from .arrays import percentiles, window_sums
 from .audio import SAMPLE_RATE
 
 runtime.tune()
@@ -147,16 +147,6 @@ def _stft_power(y, n_fft, hop, window):
     return (spec.real ** 2 + spec.imag ** 2).T
 
 
-def _percentiles(m, qs):
-    """Linear-interpolated percentiles of each row of m (as np.percentile), one sort."""
-    s = np.sort(m, axis=1)
-    pos = np.asarray(qs, dtype=np.float64) / 100 * (m.shape[1] - 1)
-    lo = np.floor(pos).astype(int)
-    hi = np.minimum(lo + 1, m.shape[1] - 1)
-    frac = pos - lo
-    return s[:, lo] * (1 - frac) + s[:, hi] * frac  # [rows, len(qs)]
-
-
 def _delta(m):
     """First derivative along time: Savitzky-Golay (window 9, order 1, 'interp' edges).
 
@@ -201,20 +191,13 @@ def _spectral_shape(power, mx, frame_power):
 
 
 def _zero_crossing_rate(y, n_fft, hop, n_frames):
-    """Fraction of sign changes in each n_fft window (windows start every hop samples).
-
-    Changes are summed over blocks of gcd(n_fft, hop) samples, then over each window's blocks
-    (less the one pair past the window's n_fft - 1): no per-sample running sum.
-    """
+    """Fraction of sign changes in each n_fft window (windows start every hop samples)."""
     sign = np.sign(np.pad(y, (0, n_fft)))
-    block = math.gcd(n_fft, hop)
-    changes = np.zeros(-(-len(sign) // block) * block, dtype=np.int8)
-    np.not_equal(sign[1:], sign[:-1], out=changes[:len(sign) - 1], casting="unsafe")
-    totals = np.concatenate([[0], np.cumsum(changes.reshape(-1, block).sum(axis=1))])
+    changes = np.zeros(len(sign), dtype=np.int8)  # changes[i]: sample i to i + 1 (last: none)
+    np.not_equal(sign[1:], sign[:-1], out=changes[:-1], casting="unsafe")
     starts = np.arange(n_frames) * hop
-    first = starts // block
-    counts = totals[first + n_fft // block] - totals[first] - changes[starts + n_fft - 1]
-    return counts / (n_fft - 1)
+    # n_fft sums hold the n_fft - 1 pairs inside the window plus the one leaving it
+    return (window_sums(changes, n_fft, hop, n_frames) - changes[starts + n_fft - 1]) / (n_fft - 1)
 
 
 def _prosody(n_samples, log_energy, f0, strength):
@@ -222,7 +205,7 @@ def _prosody(n_samples, log_energy, f0, strength):
     if voiced.sum() >= 3:
         semitones = 12 * np.log2(f0[voiced] / 100.0)
         d = np.diff(semitones)
-        p5, p50, p95 = _percentiles(semitones[None, :], (5, 50, 95))[0]
+        p5, p50, p95 = percentiles(semitones[None, :], (5, 50, 95))[0]
         t = np.arange(len(semitones)) - (len(semitones) - 1) / 2
         slope = t @ semitones / (t @ t)  # least-squares line slope (= np.polyfit(.., 1)[0])
         pitch_feats = [semitones.mean(), semitones.std(), p5, p50, p95, p95 - p5,
@@ -233,7 +216,7 @@ def _prosody(n_samples, log_energy, f0, strength):
     runs = np.diff(np.concatenate([[0], voiced.astype(int), [0]]))
     n_segments = (runs == 1).sum()
     duration = n_samples / SAMPLE_RATE
-    p10, p90 = _percentiles(e[None, :], (10, 90))[0]
+    p10, p90 = percentiles(e[None, :], (10, 90))[0]
     rhythm = [voiced.mean(), n_segments / max(duration, 1e-3), strength.mean(),
               e.std(), p90 - p10, np.abs(np.diff(e)).mean()]
     return np.array(pitch_feats + rhythm, dtype=np.float64)
@@ -260,7 +243,7 @@ def _default(y, power, cfg, mx):
     ends = np.cumsum([len(b) for b in blocks])
     mean = np.split(rows.mean(axis=1), ends[:-1])
     std = np.split(rows.std(axis=1), ends[:-1])
-    pct = np.split(_percentiles(rows[:ends[2]], (10, 90)), ends[:2])
+    pct = np.split(percentiles(rows[:ends[2]], (10, 90)), ends[:2])
 
     def stats(i):  # mean, std, 10th and 90th percentile of blocks[i]
         return [mean[i], std[i], pct[i][:, 0], pct[i][:, 1]]

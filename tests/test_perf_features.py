@@ -8,7 +8,7 @@ import pytest
 import scipy.signal
 import soundfile as sf
 
-from ml import audio, descriptors, features, load_audio, pitch
+from ml import arrays, audio, descriptors, features, load_audio, pitch
 from ml.features import FEATURE_SETS, extract
 from tests import perf_reference as ref
 from tests.audio_factory import clip_path
@@ -43,7 +43,7 @@ def test_helpers_equal_their_scipy_numpy_definitions(clips):
     rng = np.random.default_rng(1)
     m = rng.normal(size=(5, 40))
     np.testing.assert_allclose(features._delta(m), ref.delta(m), atol=1e-12)
-    np.testing.assert_allclose(features._percentiles(m, (10, 50, 90)),
+    np.testing.assert_allclose(arrays.percentiles(m, (10, 50, 90)),
                                np.percentile(m, [10, 50, 90], axis=1).T, atol=1e-12)
     x = rng.normal(size=50)
     np.testing.assert_allclose(descriptors._smooth(x), scipy.signal.savgol_filter(x, 9, 2),
