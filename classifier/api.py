@@ -7,7 +7,7 @@ posted file), so a cross-site request could do nothing a direct request cannot.
 import logging
 
 from django.http import Http404
-from ninja import File, NinjaAPI, Schema
+from ninja import File, NinjaAPI, Schema, Swagger
 from ninja.errors import HttpError, ValidationError
 from ninja.files import UploadedFile
 
@@ -28,6 +28,8 @@ api = NinjaAPI(
     urls_namespace="api",
     openapi_url="/schema",
     docs_url="/docs",
+    # No deep links: Swagger UI puts them inside its buttons (nested controls, tiny targets).
+    docs=Swagger(settings={"deepLinking": False}),
 )
 
 

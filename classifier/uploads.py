@@ -15,9 +15,9 @@ from contextlib import contextmanager
 from django.conf import settings
 from django.http import HttpResponse
 from django.http.multipartparser import MultiPartParserError
-from django.utils.html import escape
 
 from ml import AudioError
+from .errors import error_page
 
 # Room for the multipart boundaries, part headers and small form fields around the file.
 MULTIPART_OVERHEAD_BYTES = 64 * 1024
@@ -54,10 +54,17 @@ def max_duration_s():
     return settings.SER_MAX_DURATION_S
 
 
+def format_size(size):
+    """A byte count for people: "820 kB" below 1 MB, else "3.4 MB" (as static/.../status.js)."""
+    if size < 2**20:
+        return f"{max(1, round(size / 1024))} kB"
+    mb = size / 2**20
+    return f"{mb:.0f} MB" if mb == int(mb) else f"{mb:.1f} MB"
+
+
 def too_large_message(size):
     """User-facing message for an upload of size bytes."""
-    return (f"The file is too large ({size / 2**20:.1f} MB); the limit is "
-            f"{max_bytes() / 2**20:.0f} MB.")
+    return f"The file is too large ({format_size(size)}); the limit is {format_size(max_bytes())}."
 
 
 def check(upload):
@@ -114,10 +121,7 @@ def error_response(request, message, status):
     if wants_json(request):
         return HttpResponse(json.dumps({"error": message}), status=status,
                             content_type="application/json")
-    page = (f"<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
-            f"<title>Upload refused</title></head><body><h1>Upload refused</h1>"
-            f"<p>{escape(message)}</p><p><a href=\"/\">Back</a></p></body></html>")
-    return HttpResponse(page, status=status, content_type="text/html; charset=utf-8")
+    return error_page(request, status, message)
 
 
 class UploadLimitMiddleware:

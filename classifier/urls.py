@@ -7,6 +7,7 @@ from .api import api
 urlpatterns = [
     path("", views.home, name="home"),
     path("analyse", views.analyse, name="analyse"),
+    path("examples/<slug:slug>/analyse", views.analyse_example, name="analyse_example"),
     path("analyses/<int:pk>/", views.result, name="result"),
     path("analyses/<int:pk>/waveform.png", views.plot, {"kind": "waveform"}, name="waveform"),
     path("analyses/<int:pk>/spectrogram.png", views.plot, {"kind": "spectrogram"},

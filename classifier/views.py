@@ -3,7 +3,7 @@ import mimetypes
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -11,6 +11,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from ml import AudioError, ModelError
 
 from . import services, uploads
+from .examples import BY_FILENAME, BY_SLUG, EXAMPLES
 from .forms import AnalyseForm
 from .models import Analysis
 
@@ -20,34 +21,68 @@ ACCEPT = ".wav,.flac,.ogg,.opus,.mp3,.m4a,.aac,.webm,audio/*"
 
 def _home(request, form, error=None, status=200):
     return render(request, "classifier/home.html",
-                  {"form": form, "error": error, "accept": ACCEPT,
+                  {"form": form, "error": error, "accept": ACCEPT, "examples": EXAMPLES,
+                   "max_bytes": uploads.max_bytes(),
                    "max_mb": round(uploads.max_bytes() / 2**20),
                    "max_s": round(uploads.max_duration_s())}, status=status)
 
 
 @require_GET
 def home(request):
-    """The two ways in: upload a file or record in the page."""
+    """The ways in: example clips, upload a file, record in the page, Live mode."""
     return _home(request, AnalyseForm())
+
+
+def _answer(request, run):
+    """Run the analysis run() and answer: JSON {"id", "url"} / {"error"} for the page's script
+    (which shows the result in place); for a browser's form submission post/redirect/get (the
+    result page, or the home page showing the error, so a reload never re-sends the form);
+    other clients get the result page's address or the error page with its 4xx status."""
+    try:
+        analysis = run()
+    except AudioError as exc:
+        error, status = str(exc), uploads.status_for(exc)
+    except ModelError as exc:
+        error, status = str(exc), 503
+    else:
+        url = reverse("result", args=[analysis.pk])
+        if uploads.wants_json(request):
+            return JsonResponse({"id": analysis.pk, "url": url})
+        return redirect(url + "?new=1")
+    if uploads.wants_json(request):
+        return JsonResponse({"error": error}, status=status)
+    if request.headers.get("Sec-Fetch-Mode") == "navigate":
+        messages.error(request, error)
+        return redirect(reverse("home") + "#analyse")
+    return _home(request, AnalyseForm(), error, status)
 
 
 @require_http_methods(["GET", "POST"])
 def analyse(request):
-    """Analyse the posted clip; on success go to its result page, else show the error."""
+    """Analyse the posted clip (see _answer for the responses)."""
     if request.method == "GET":
         return redirect("home")
     form = AnalyseForm(request.POST, request.FILES)
-    if not form.is_valid():
-        first = next(iter(form.errors.values()))[0]
-        return _home(request, form, first, status=400)
-    try:
-        analysis = services.analyse_upload(form.cleaned_data["file"], form.cleaned_data["source"],
-                                           form.cleaned_data["keep"])
-    except AudioError as exc:
-        return _home(request, form, str(exc), status=uploads.status_for(exc))
-    except ModelError as exc:
-        return _home(request, form, str(exc), status=503)
-    return redirect(reverse("result", args=[analysis.pk]) + "?new=1")
+
+    def run():
+        if not form.is_valid():
+            raise uploads.UploadRejected(next(iter(form.errors.values()))[0])
+        return services.analyse_upload(form.cleaned_data["file"], form.cleaned_data["source"],
+                                       form.cleaned_data["keep"])
+    return _answer(request, run)
+
+
+@require_POST
+def analyse_example(request, slug):
+    """Analyse one of the example clips shipped with the site."""
+    example = BY_SLUG.get(slug)
+    if example is None:
+        raise Http404("No such example.")
+
+    def run():
+        with example.open() as clip:
+            return services.analyse_upload(clip, Analysis.Source.UPLOAD, keep=False)
+    return _answer(request, run)
 
 
 @require_GET
@@ -55,7 +90,8 @@ def result(request, pk):
     """One analysis: emotion, probabilities, plots, player, timeline."""
     analysis = get_object_or_404(Analysis.objects.defer(*services.HEAVY_FIELDS), pk=pk)
     return render(request, "classifier/result.html",
-                  {"a": analysis, "fresh": request.GET.get("new") == "1"})
+                  {"a": analysis, "fresh": request.GET.get("new") == "1",
+                   "example": BY_FILENAME.get(analysis.filename)})
 
 
 @require_GET
@@ -126,6 +162,17 @@ def _percent(value):
     return f"{100 * value:.1f}%" if isinstance(value, (int, float)) else "—"
 
 
+def _confusion_rows(evaluation):
+    """[(true emotion, [(percent of the row, shade 0-10, on the diagonal)])] for the table."""
+    rows = []
+    for i, (label, counts) in enumerate(zip(evaluation.get("labels") or [],
+                                           evaluation.get("confusion_matrix") or [])):
+        total = sum(counts) or 1
+        rows.append((str(label), [(round(100 * n / total), round(10 * n / total), i == j)
+                                  for j, n in enumerate(counts)]))
+    return rows
+
+
 @require_GET
 def model(request):
     """The model card: emotions, training data and licence, honest figures, limits."""
@@ -146,6 +193,7 @@ def model(request):
         "info": info, "protocol": ev.get("protocol", ""), "figures": figures,
         "per_emotion": info["training_data"].get("per_emotion", {}),
         "has_confusion": bool(ev.get("confusion_matrix")),
+        "confusion": _confusion_rows(ev), "confusion_labels": [str(x) for x in ev.get("labels", [])],
     })
 
 

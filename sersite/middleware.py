@@ -5,6 +5,8 @@ import json
 from django.conf import settings
 from django.http import HttpResponse
 
+from classifier.errors import error_page
+
 EMPTY_ERROR_MESSAGES = {
     400: "Bad request.",
     403: "Forbidden.",
@@ -28,7 +30,7 @@ class PermissionsPolicyMiddleware:
 
 class ReadableErrorsMiddleware:
     """Make every 4xx readable: API errors (/api/...) always JSON {"error": ...}; page errors
-    that Django sends with an empty body (e.g. 405) get a one-line text message."""
+    that Django sends with an empty body (e.g. 405) get the site's error page."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -47,10 +49,10 @@ class ReadableErrorsMiddleware:
         message = text if text and "<" not in text and len(text) < 200 else template.format(
             method=request.method, allowed=response.headers.get("Allow", "another method"))
         if api:
-            body, content_type = json.dumps({"error": message}), "application/json"
+            readable = HttpResponse(json.dumps({"error": message}), status=response.status_code,
+                                    content_type="application/json")
         else:
-            body, content_type = message + "\n", "text/plain; charset=utf-8"
-        readable = HttpResponse(body, status=response.status_code, content_type=content_type)
+            readable = error_page(request, response.status_code, message)
         for name, value in response.headers.items():
             if name.lower() not in ("content-type", "content-length"):
                 readable.headers[name] = value

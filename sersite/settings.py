@@ -130,6 +130,7 @@ SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
+CSRF_FAILURE_VIEW = "classifier.errors.csrf_failure"   # a styled 403 page
 
 # Content-Security-Policy (django-csp): everything from this origin only; no inline code.
 # blob: media lets the page play back its own recordings; the microphone's AudioWorklet module

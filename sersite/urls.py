@@ -7,3 +7,8 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("", include("classifier.urls")),
 ]
+
+handler400 = "classifier.errors.bad_request"
+handler403 = "classifier.errors.permission_denied"
+handler404 = "classifier.errors.page_not_found"
+handler500 = "classifier.errors.server_error"

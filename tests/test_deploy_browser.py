@@ -56,6 +56,11 @@ def test_recording_playback_upload_and_live_mode_under_the_csp(page):
 
     page.check("#keep-record")
     page.click("#rec-analyse")
+    page.wait_for_selector("#result-panel:not([hidden]) #emotion")   # the result in place
+    page.wait_for_function("() => [...document.querySelectorAll('#result-panel figure img')]"
+                           ".every(i => i.complete && i.naturalWidth > 100)")
+    assert_no_violations(page)
+    page.click("#permalink")
     page.wait_for_url(re.compile(r"/analyses/\d+/"))
     page.wait_for_load_state("networkidle")
     for img in page.locator("figure img").all():

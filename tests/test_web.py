@@ -2,6 +2,7 @@
 import csv
 import io
 import os
+import re
 
 import numpy as np
 import pytest
@@ -50,6 +51,28 @@ def media(settings, tmp_path):
 def post_clip(client, path, **fields):
     with open(path, "rb") as f:
         return client.post("/analyse", {"file": f, "source": "upload", **fields})
+
+
+def refused(client, data):
+    """POST data to /analyse as the page's script does (JSON), as a browser's form submission
+    (post/redirect/get back to the home page, which shows the error once) and as another client
+    (the error page with the status). Returns (status, JSON error, home page HTML)."""
+    rewind = lambda: [v.seek(0) for v in data.values() if hasattr(v, "seek")]  # noqa: E731
+    as_json = client.post("/analyse", data, HTTP_ACCEPT="application/json")
+    rewind()
+    form = client.post("/analyse", data, HTTP_SEC_FETCH_MODE="navigate")
+    assert form.status_code == 302 and form["Location"] == "/#analyse"
+    html = client.get("/").content.decode()
+    rewind()
+    other = client.post("/analyse", data)
+    assert other.status_code == as_json.status_code and 'id="error"' in other.content.decode()
+    assert 'id="error"' in html and 'id="error"' not in client.get("/").content.decode()
+    return as_json.status_code, as_json.json()["error"], html
+
+
+def refused_clip(client, path, **fields):
+    with open(path, "rb") as f:
+        return refused(client, {"file": f, "source": "upload", **fields})
 
 
 def analyse(client, path, **fields):
@@ -213,30 +236,31 @@ def test_api_docs_use_local_assets(client):
 ])
 def test_bad_files_show_a_readable_error(client, tmp_path, make, status, message):
     path = make(tmp_path / "bad.wav")
-    response = post_clip(client, path)
-    assert response.status_code == status
-    html = response.content.decode()
-    assert 'role="alert"' in html and message in html.lower() and "Traceback" not in html
+    code, error, html = refused_clip(client, path)
+    assert code == status and message in error.lower()
+    assert message in html.lower() and "Traceback" not in html
     assert not Analysis.objects.exists()
 
 
 def test_missing_file_and_get_on_analyse(client):
-    response = client.post("/analyse", {"source": "upload"})
-    assert response.status_code == 400 and "Choose an audio file" in response.content.decode()
+    code, error, html = refused(client, {"source": "upload"})
+    assert code == 400 and "Choose an audio file" in error and "Choose an audio file" in html
     assert client.get("/analyse").status_code == 302
 
 
-def test_oversized_file_is_refused(client, settings, tmp_path):
+def test_oversized_file_is_refused_on_a_styled_page(client, settings, tmp_path):
     settings.SER_MAX_UPLOAD_BYTES = 50_000
     response = post_clip(client, write(tmp_path / "big.wav", speech(44100, 2), 44100))
-    assert response.status_code == 413 and "too large" in response.content.decode().lower()
+    html = response.content.decode()
+    assert response.status_code == 413 and re.search(r"too large \(\d{3} kB\); the limit is 49 kB", html)
+    assert "classifier/style.css" in html and 'id="next-step"' in html and 'href="/"' in html
     assert not Analysis.objects.exists()
 
 
 def test_too_long_recording_is_refused(client, settings, tmp_path):
     settings.SER_MAX_DURATION_S = 1.0
-    response = post_clip(client, clip_path())
-    assert response.status_code == 400 and "limit" in response.content.decode()
+    code, error, html = refused_clip(client, clip_path())
+    assert code == 400 and "limit" in error and "limit" in html
 
 
 def test_unknown_pages_are_404(client):

@@ -51,3 +51,14 @@ export async function forgetClip(id) {
     await run("readwrite", (store) => store.delete(KEY));
   }
 }
+
+/** Play the browser's copy of analysis id's clip in player (an <audio>), if there is one. */
+export async function playLocalCopy(player, id, fresh) {
+  if (!window.indexedDB) return;
+  const blob = await clipFor(id, fresh).catch(() => null);
+  if (!blob) return;
+  player.src = URL.createObjectURL(blob);
+  player.hidden = false;
+  const note = player.parentElement.querySelector("#audio-note");
+  if (note) note.textContent = "Playing your browser's own copy: the server did not keep this audio.";
+}

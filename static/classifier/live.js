@@ -3,6 +3,7 @@
 // Stop, then save the whole session to the history (or discard it).
 import { micErrorMessage, openMicrophone } from "./microphone.js";
 import { statusLine, clock } from "./status.js";
+import { announceCapture, onOtherCapture } from "./capture.js";
 const section = document.getElementById("live");
 const $ = (id) => document.getElementById(id);
 const startButton = $("live-start");
@@ -14,6 +15,8 @@ const confidence = $("live-confidence");
 const strip = $("live-timeline");
 const status = $("live-status");
 const after = $("live-after");
+const announcer = $("live-announce");
+const RECORD_BUSY = "Recording is using the microphone: stop it to start Live mode.";
 const SEND_EVERY_MS = 1000 * Number(section?.dataset.sendEvery || 0.5);
 const KEEP_ENTRIES = 12;
 
@@ -49,6 +52,7 @@ function toPcm16(chunks) {
 }
 
 function show(entry) {
+  if (now.textContent !== entry.emotion) announcer.textContent = `Now ${entry.emotion}`;
   now.textContent = entry.emotion;
   now.className = `emo-${entry.emotion}`;
   confidence.textContent = entry.emotion === "silence" ? "" : `${Math.round(entry.confidence * 100)}%`;
@@ -85,9 +89,11 @@ async function start() {
     say("This browser cannot capture audio here (Live mode needs a modern browser and HTTPS).", true);
     return;
   }
+  if (session && !window.confirm("Start again and discard the session you have not saved?")) return;
   startButton.disabled = true;
   after.hidden = true;
   if (session) await discard(false);
+  announceCapture("live", true);
   say("Asking for the microphone…");
   let stream;
   try {
@@ -95,6 +101,7 @@ async function start() {
   } catch (error) {
     say(micErrorMessage(error, " to use Live mode."), true);
     startButton.disabled = false;
+    announceCapture("live", false);
     return;
   }
   try {
@@ -109,6 +116,7 @@ async function start() {
     return;
   }
   strip.replaceChildren();
+  announcer.textContent = "";
   live.started = performance.now();
   live.ticker = setInterval(tick, 100);
   live.sender = setInterval(send, SEND_EVERY_MS);
@@ -153,6 +161,7 @@ async function release() {
   current.stream.getTracks().forEach((t) => t.stop());
   await current.context.close();
   meter.value = 0;
+  announceCapture("live", false);
 }
 
 async function stop(reason = "", isError = false) {
@@ -203,6 +212,17 @@ if (section) {
   stopButton.addEventListener("click", () => stop());
   $("live-save").addEventListener("click", save);
   $("live-discard").addEventListener("click", () => discard());
+  onOtherCapture("live", (active) => {
+    startButton.disabled = active;
+    if (active) say(RECORD_BUSY);
+    else if (status.textContent === RECORD_BUSY) say("");
+  });
+  // Leaving with a running or unsaved session asks first (the browser shows its own question).
+  window.addEventListener("beforeunload", (event) => {
+    if (!live && !session) return;
+    event.preventDefault();
+    event.returnValue = "";
+  });
   window.addEventListener("pagehide", () => {
     if (!session) return;
     const form = new FormData();

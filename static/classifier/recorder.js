@@ -4,6 +4,7 @@ import { micErrorMessage, openMicrophone } from "./microphone.js";
 import { statusLine, clock } from "./status.js";
 import { enhance } from "./clipform.js";
 import { encodeWav } from "./wav.js";
+import { announceCapture, onOtherCapture } from "./capture.js";
 
 const section = document.getElementById("recorder");
 const startButton = document.getElementById("rec-start");
@@ -16,8 +17,15 @@ const fileInput = document.getElementById("rec-file");
 const playback = document.getElementById("rec-playback");
 
 let session = null;
+const LIVE_BUSY = "Live mode is using the microphone: stop it to record.";
 
 const say = statusLine(status);
+
+function released(message, isError = true) {
+  say(message, isError);
+  startButton.disabled = false;
+  announceCapture("record", false);
+}
 
 async function start() {
   if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia || !window.AudioWorkletNode) {
@@ -25,21 +33,20 @@ async function start() {
     return;
   }
   startButton.disabled = true;
+  announceCapture("record", true);
   say("Asking for the microphone…");
   let stream;
   try {
     stream = await openMicrophone();
   } catch (error) {
-    say(micErrorMessage(error, " to record — or upload a file instead."), true);
-    startButton.disabled = false;
+    released(micErrorMessage(error, " to record — or upload a file instead."));
     return;
   }
   try {
     session = await openSession(stream);
   } catch (error) {
     stream.getTracks().forEach((t) => t.stop());
-    say(`Recording could not start (${error.message}). You can upload a file instead.`, true);
-    startButton.disabled = false;
+    released(`Recording could not start (${error.message}). You can upload a file instead.`);
     return;
   }
   form.hidden = true;
@@ -107,6 +114,7 @@ async function stop(reason = "") {
   timer.textContent = clock(Math.round(seconds));  // captured length, to the nearest second
   startButton.disabled = false;
   startButton.textContent = "Record again";
+  announceCapture("record", false);
   if (seconds < 0.5) {
     say("The recording is too short; record at least a second of speech.", true);
     return;
@@ -130,4 +138,9 @@ if (section) {
   enhance(form);
   startButton.addEventListener("click", start);
   stopButton.addEventListener("click", () => stop());
+  onOtherCapture("record", (active) => {
+    startButton.disabled = active;
+    if (active) say(LIVE_BUSY);
+    else if (status.textContent === LIVE_BUSY) say("");
+  });
 }
