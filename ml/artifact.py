@@ -3,8 +3,9 @@
 Layout on disk (zlib-compressed pickle): {"format": FORMAT, "metadata": {...}, "payload": bytes,
 "inference": bytes}. payload is the pickled {"emotion": Pipeline, "gender": Pipeline};
 inference is the pickled numpy-only form of the same pipelines (ml.inference), which is what
-predicting uses, so loading a model for prediction never imports scikit-learn. metadata holds the
-SHA-256 of both (content_hash, inference_hash). Loading verifies the hashes and the library
+predicting uses, so loading a model for prediction never imports scikit-learn. Both may also hold
+"adapted", the speaker-adapted emotion model (ml.adapt) used when speaker statistics exist.
+metadata holds the SHA-256 of both (content_hash, inference_hash). Loading verifies the hashes and the library
 versions; the pipelines are unpickled only when something asks for them (training, tests).
 """
 import hashlib
@@ -30,11 +31,14 @@ def library_versions():
 class Artifact:
     """A trained emotion pipeline, a gender pipeline and the metadata describing them."""
 
-    def __init__(self, emotion_model, gender_model, metadata=None):
+    def __init__(self, emotion_model, gender_model, metadata=None, adapted=None):
         self._pipelines = {"emotion": emotion_model, "gender": gender_model}
         self.metadata = dict(metadata or {})
         self.inference = {name: inference.from_pipeline(model)
                           for name, model in self._pipelines.items()}
+        if adapted is not None:  # the speaker-adapted emotion model (ml.adapt.AdaptedModel)
+            self._pipelines["adapted"] = adapted
+            self.inference["adapted"] = adapted.inference_form()
 
     @classmethod
     def _from_file(cls, metadata, payload, inference_form, path):
@@ -61,6 +65,11 @@ class Artifact:
     def gender_model(self):
         """The scikit-learn gender Pipeline (unpickled on first use)."""
         return self._models()["gender"]
+
+    @property
+    def adapted_model(self):
+        """The speaker-adapted model (ml.adapt.AdaptedModel), or None if it has none."""
+        return self._models().get("adapted")
 
     @property
     def emotions(self):

@@ -11,7 +11,8 @@ from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
-from . import augment, dataset, plots
+from . import adapt, augment, dataset, plots
+from .adapt import DEFAULT_ADAPT
 from .artifact import Artifact, save
 from .audio import SAMPLE_RATE
 from .ensemble import MLPEnsemble
@@ -105,6 +106,18 @@ def fit_emotion(X, labels, index, augmented=(), seed=0, recipe=DEFAULT_RECIPE, c
                            cache_dir))
 
 
+def fit_adapted(X, labels, actors, index, augmented=(), seed=0, recipe=DEFAULT_RECIPE,
+                adapt_recipe=DEFAULT_ADAPT, cache_dir=None):
+    """Fit the speaker-adapted emotion model (ml.adapt) on the clips in index, the same
+    network recipe as the generic model's trained on speaker-normalised rows."""
+    model = adapt.fit_adapted(X, labels, actors, index, augmented,
+                              lambda: build_emotion_model(seed, recipe),
+                              {"model": "emotion", "seed": seed, "recipe": recipe.to_dict()},
+                              adapt_recipe, seed, cache_dir)
+    slim(model.pipeline)
+    return model
+
+
 def fit_gender(X, genders, index, augmented=(), seed=0, recipe=DEFAULT_RECIPE, cache_dir=None):
     """Fit the gender model on the clips in index (plus their augmentation copies)."""
     Xt, yt = training_rows(X, genders, index, augmented)
@@ -167,10 +180,12 @@ def _fold(data, train, test, augmented, seed, recipe, cache_dir):
     return emotion.predict(data.X[test]), gender.predict(data.X[test])
 
 
-def _final(data, augmented, seed, recipe, cache_dir):
+def _final(data, augmented, seed, recipe, cache_dir, adapt_recipe=DEFAULT_ADAPT):
     everything = np.arange(len(data.emotions))
     return (fit_emotion(data.X, data.emotions, everything, augmented, seed, recipe, cache_dir),
-            fit_gender(data.X, data.genders, everything, augmented, seed, recipe, cache_dir))
+            fit_gender(data.X, data.genders, everything, augmented, seed, recipe, cache_dir),
+            fit_adapted(data.X, data.emotions, data.actors, everything, augmented, seed, recipe,
+                        adapt_recipe, cache_dir))
 
 
 def scored_splits(actors, folds=5, scored=None):
@@ -231,13 +246,14 @@ def _ranges(numbers):
 
 def train(data_dir, out_path, emotions=dataset.EMOTIONS, feature_set="default", seed=0,
           jobs=1, folds=5, score_folds=1, cache_dir=DEFAULT_CACHE_DIR, progress=True, log=print,
-          recipe=DEFAULT_RECIPE):
+          recipe=DEFAULT_RECIPE, adapt_recipe=DEFAULT_ADAPT):
     """Extract features, score speaker-independently, fit on all clips and save the artifact.
 
     The score trains on some actors and tests on the others: the first score_folds of `folds`
     actor-grouped folds (None = all of them, the full cross-validation `evaluate` runs). Those
     fits and the final fit on every clip run side by side in `jobs` processes.
-    Writes the model to out_path and loss-curve / confusion-matrix PNGs beside it.
+    The artifact also holds the speaker-adapted model (ml.adapt, adapt_recipe), fitted on all
+    clips. Writes the model to out_path and loss-curve / confusion-matrix PNGs beside it.
     Returns the saved Artifact.
     """
     started = time.perf_counter()
@@ -251,9 +267,9 @@ def train(data_dir, out_path, emotions=dataset.EMOTIONS, feature_set="default", 
         if folds and len(set(data.actors)) >= 2 else []
     if progress:
         log(f"Fitting {len(splits)} speaker-independent check(s) and the final model ...")
-    *results, (emotion_model, gender_model) = Parallel(n_jobs=jobs)(
+    *results, (emotion_model, gender_model, adapted_model) = Parallel(n_jobs=jobs)(
         [delayed(_fold)(data, tr, te, augmented, seed, recipe, cache_dir) for tr, te in splits]
-        + [delayed(_final)(data, augmented, seed, recipe, cache_dir)])
+        + [delayed(_final)(data, augmented, seed, recipe, cache_dir, adapt_recipe)])
     score = summarise(data, splits, results, folds) if splits else None
     if score:
         spread = f" ± {score['accuracy_sd']:.1%}" if len(splits) > 1 else ""
@@ -269,6 +285,7 @@ def train(data_dir, out_path, emotions=dataset.EMOTIONS, feature_set="default", 
         "sample_rate": SAMPLE_RATE,
         "seed": seed,
         "recipe": recipe.to_dict(),
+        "adaptation": {"recipe": adapt_recipe.to_dict()},
         "training_data": {
             "source": os.path.abspath(data_dir), "clips": len(data.clips),
             "skipped": len(data.errors), "actors": sorted(int(a) for a in set(data.actors)),
@@ -278,7 +295,7 @@ def train(data_dir, out_path, emotions=dataset.EMOTIONS, feature_set="default", 
         "evaluation": score,
         "training_seconds": round(time.perf_counter() - started, 1),
     }
-    artifact = Artifact(emotion_model, gender_model, metadata)
+    artifact = Artifact(emotion_model, gender_model, metadata, adapted=adapted_model)
     save(artifact, out_path)
     stem = os.path.splitext(out_path)[0]
     plots.loss_curve({"emotion": emotion_model[-1].loss_curve_,
