@@ -2,7 +2,9 @@
 upload into a saved Analysis (result, segment timeline, plots, optional kept audio), history."""
 import csv
 import os
+import re
 import threading
+import unicodedata
 import time
 import uuid
 from contextlib import contextmanager
@@ -139,26 +141,42 @@ def delete_all():
     return count
 
 
-CSV_SAFE_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+# First characters that make a spreadsheet cell a formula (also in their full-width forms,
+# which spreadsheets fold to these).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n", "|", "%")
+CSV_COLUMNS = ["id", "created_at", "source", "filename", "emotion", "confidence", "gender",
+               "gender_confidence", "duration_s", "processing_ms", "audio_kept"]
 
 
 def _cell(value):
-    """A CSV cell that spreadsheets will not run as a formula."""
+    """A CSV cell that spreadsheets will not run as a formula: prefixed with ' when it, or any
+    part of it after a , or ; (a separator in some locales), starts with a formula character
+    once spaces are dropped and full-width characters folded (NFKC)."""
     text = str(value)
-    return "'" + text if text.startswith(CSV_SAFE_PREFIXES) else text
+    parts = re.split(r"[,;]", unicodedata.normalize("NFKC", text))
+    if any(part.lstrip(" \u00a0\u3000").startswith(FORMULA_STARTS) for part in parts):
+        return "'" + text
+    return text
 
 
-def write_csv(out, analyses, emotions):
-    """Write the history as CSV (one row per analysis, one probability column per emotion)."""
-    writer = csv.writer(out)
-    writer.writerow(["id", "created_at", "source", "filename", "emotion", "confidence", "gender",
-                     "gender_confidence", "duration_s", "processing_ms", "audio_kept"]
-                    + [f"p_{e}" for e in emotions])
+class _Line:
+    """A file-like object whose write() returns what was written (for csv.writer)."""
+
+    def write(self, text):
+        return text
+
+
+def csv_lines(analyses, emotions):
+    """The history as CSV lines, one row per analysis, one probability column per emotion;
+    every field quoted, so a separator inside a cell never starts a new one."""
+    writer = csv.writer(_Line(), quoting=csv.QUOTE_ALL)
+    yield writer.writerow(CSV_COLUMNS + [f"p_{e}" for e in emotions])
     for a in analyses:
-        writer.writerow([a.pk, a.created_at.isoformat(), a.source, _cell(a.filename), a.emotion,
-                         f"{a.confidence:.4f}", a.gender, f"{a.gender_confidence:.4f}",
-                         f"{a.duration_s:.3f}", f"{a.processing_ms:.1f}", int(bool(a.audio))]
-                        + [f"{a.probabilities.get(e, 0.0):.4f}" for e in emotions])
+        yield writer.writerow(
+            [a.pk, a.created_at.isoformat(), a.source, _cell(a.filename), a.emotion,
+             f"{a.confidence:.4f}", a.gender, f"{a.gender_confidence:.4f}",
+             f"{a.duration_s:.3f}", f"{a.processing_ms:.1f}", int(bool(a.audio))]
+            + [f"{a.probabilities.get(e, 0.0):.4f}" for e in emotions])
 
 
 def model_info():

@@ -179,11 +179,25 @@ def test_export_csv(client):
     response = client.get("/history/export.csv")
     assert response["Content-Type"].startswith("text/csv")
     assert "attachment" in response["Content-Disposition"]
-    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    assert response.streaming
+    text = b"".join(response.streaming_content).decode()
+    assert all(line.startswith('"') for line in text.splitlines())   # every field quoted
+    rows = list(csv.DictReader(io.StringIO(text)))
     assert len(rows) == 1 and rows[0]["emotion"] == a.emotion and rows[0]["id"] == str(a.pk)
     assert rows[0]["filename"] == "'=HYPERLINK(1)"  # no formula injection into spreadsheets
     assert {f"p_{e}" for e in EMOTIONS} <= set(rows[0])
     assert abs(sum(float(rows[0][f"p_{e}"]) for e in EMOTIONS) - 1) < 1e-3
+
+
+@pytest.mark.parametrize("name, safe", [
+    ("=HYPERLINK(1)", False), ("a;=1+1", False), ("a,=1+1", False), (" =1+1", False),
+    ("\u3000=1+1", False), ("\uff1d1+1", False), ("\uff0bcmd", False), ("-2+3", False),
+    ("@SUM(A1)", False), ("\t=1", False), ("speech.wav", True), ("a b (1).wav", True),
+    ("émotion 😀.wav", True),
+])
+def test_csv_cells_never_start_a_formula(name, safe):
+    from classifier.services import _cell
+    assert _cell(name) == (name if safe else "'" + name)
 
 
 def test_model_page(client):
