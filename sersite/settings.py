@@ -105,6 +105,10 @@ SER_MODEL_PATH = os.environ.get("SER_MODEL_PATH", str(BASE_DIR / "ml" / "models"
 # file on disk (never memory) that is deleted when the request ends.
 SER_MAX_UPLOAD_BYTES = int(float(os.environ.get("SER_MAX_UPLOAD_MB", "25")) * 1024 * 1024)
 SER_MAX_DURATION_S = float(os.environ.get("SER_MAX_DURATION_S", "600"))
+# Every analysis (waiting for a slot included) ends within this many seconds (503 otherwise);
+# each worker process runs at most SER_ANALYSES_PER_WORKER at once (bounds its memory and CPU).
+SER_ANALYSIS_TIMEOUT_S = float(os.environ.get("SER_ANALYSIS_TIMEOUT_S", "60"))
+SER_ANALYSES_PER_WORKER = int(os.environ.get("SER_ANALYSES_PER_WORKER", "1"))
 
 # Live recognition (README "Live recognition"). The server-microphone page records from THIS
 # machine's microphone: off unless SER_SERVER_MIC=1, and even then only for loopback clients.
