@@ -67,7 +67,9 @@ def test_uncertain_answers_are_flagged_with_the_top_two(client, spec):
     assert documented["top_two"]["type"] == "array"
     threshold = services_threshold()
     seen = set()
-    for actor, emotion in ((a, e) for a in (1, 2) for e in range(1, 9)):
+    for actor, emotion in ((a, e) for a in (1, 2, 3, 4) for e in range(1, 9)):
+        if len(seen) == 2:
+            break
         body = conforms(spec, predict(client, clip_path(actor, emotion, intensity=1)),
                         "/api/predict", "post")
         ranked = sorted(body["probabilities"], key=body["probabilities"].get, reverse=True)
