@@ -111,6 +111,27 @@ def test_result_page_shows_all_parts(client):
     assert client.get(f"/analyses/{a.pk}/audio").status_code == 404
 
 
+def test_uncertain_answer_shows_the_two_most_likely_emotions(client):
+    """Normal-intensity clips give both sure and unsure answers; an unsure one names its two
+    most likely emotions with their probabilities instead of one "confident" word."""
+    seen = set()
+    for actor, emotion in ((a, e) for a in (1, 2, 3, 4) for e in range(1, 9)):
+        if len(seen) == 2:
+            break
+        a = analyse(client, clip_path(actor, emotion, intensity=1))
+        html = client.get(f"/analyses/{a.pk}/").content.decode()
+        (first, p1), (second, p2) = a.top_two_probabilities()
+        if a.uncertain:
+            assert f"{first.capitalize()} or {second}</p>" in html
+            assert f"Uncertain: {first} {round(100 * p1)}%, {second} {round(100 * p2)}%" in html
+            assert "% confident" not in html
+        else:
+            assert f">{a.emotion.capitalize()}</p>" in html
+            assert f"{round(100 * a.confidence)}% confident" in html and "Uncertain" not in html
+        seen.add(a.uncertain)
+    assert seen == {True, False}
+
+
 def test_long_clip_gets_a_segment_timeline(client, tmp_path):
     y = np.concatenate([speech(16000, 1, 1, 5), np.zeros((16000, 1), np.float32),
                         speech(16000, 1, 1, 4), speech(16000, 1, 1, 3)])
