@@ -7,7 +7,7 @@ posted file), so a cross-site request could do nothing a direct request cannot.
 import logging
 
 from django.http import Http404
-from ninja import File, NinjaAPI, Schema
+from ninja import Field, File, NinjaAPI, Schema
 from ninja.errors import HttpError, ValidationError
 from ninja.files import UploadedFile
 
@@ -48,6 +48,12 @@ class PredictionOut(Schema):
     gender_confidence: float
     duration_s: float
     processing_ms: float
+    uncertain: bool = Field(
+        False, description="true when the top probability is under the model's threshold "
+        "(chosen by actor-grouped cross-validation: below it answers were right less than half "
+        "of the time); then show `top_two` rather than `emotion` alone")
+    top_two: list[str] = Field(
+        [], description="the two most likely emotions, most likely first")
     segments: list[Segment] | None = None
 
 
@@ -100,7 +106,9 @@ def _unexpected(request, exc):
 @api.post("/predict", response={200: PredictionOut, **ERRORS}, exclude_none=True,
           url_name="predict", summary="Recognise the emotion in a recording")
 def predict(request, file: UploadedFile = File(..., description="the audio file")):
-    """Analyse one recording. The answer is the `predict --json` object plus the history `id`;
+    """Analyse one recording. The answer is the `predict --json` object plus the history `id`.
+    Probabilities are calibrated (a "0.7" is right about 70% of the time on unseen speakers);
+    `uncertain` says when to show the two most likely emotions (`top_two`) instead of one.
     recordings longer than 6 s also get `segments`, a timeline of 3 s windows (emotion
     "silence" where nobody speaks). The audio is never kept."""
     try:

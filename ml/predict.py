@@ -1,4 +1,5 @@
-"""Prediction: turn audio into an emotion, its confidence, all probabilities and the gender."""
+"""Prediction: turn audio into an emotion, its calibrated probability, all probabilities, whether
+the answer is uncertain (then the two most likely emotions are what to show) and the gender."""
 import time
 from dataclasses import asdict, dataclass
 
@@ -21,7 +22,9 @@ class Prediction:
     gender_confidence: float
     duration_s: float
     processing_ms: float
-    adaptation: dict | None = None  # Adaptation.describe() when adapted to a speaker
+    uncertain: bool = False
+    top_two: list = None
+    adaptation: dict | None = None  # ml.speaker.Adaptation.describe() when adapted to a speaker
 
     def to_dict(self):
         """JSON-ready dict (the `predict --json` / API contract, without the file name)."""
@@ -34,6 +37,8 @@ class Predictor:
     def __init__(self, artifact):
         self.artifact = artifact
         self.config = get_config(artifact.metadata["feature_set"])
+        calibration = artifact.metadata.get("calibration") or {}
+        self.uncertain_below = float(calibration.get("uncertain_below") or 0.0)
 
     @classmethod
     def from_path(cls, path=artifact_io.DEFAULT_MODEL_PATH):
@@ -49,6 +54,11 @@ class Predictor:
     def can_adapt(self):
         """Whether the artifact holds a speaker-adapted model."""
         return "adapted" in self.artifact.inference
+
+    def adapts(self, adaptation):
+        """Whether predictions with this ml.speaker.Adaptation (or None) are adapted: the model
+        has an adapted part and the statistics hold at least one clip."""
+        return adaptation is not None and adaptation.stats.count > 0 and self.can_adapt
 
     def new_stats(self):
         """Empty speaker statistics for this model's features."""
@@ -76,30 +86,43 @@ class Predictor:
 
         durations_s: each clip's trimmed length; elapsed_ms: the time each clip took so far
         (loading + features); its processing_ms adds an equal share of the model calls.
-        adaptation: an ml.speaker.Adaptation with the speaker's statistics; used when the model
-        has an adapted part and the statistics hold at least one clip (else the generic model).
+        adaptation: an ml.speaker.Adaptation with the speaker's statistics (see adapts()).
         """
         started = time.perf_counter()
-        forms = self.artifact.inference
-        proba = inference.predict_proba(forms["emotion"], X).astype(np.float64)
-        adapted = adaptation is not None and adaptation.stats.count > 0 and self.can_adapt
-        if adapted:
-            self.check_stats(adaptation.stats)
-            proba = adapted_proba(forms["adapted"], X, adaptation.stats, proba)
-        proba = proba / proba.sum(axis=1, keepdims=True)
-        g_proba = inference.predict_proba(forms["gender"], X)
+        proba, g_proba = self.probabilities(X, adaptation)
         share_ms = 1000 * (time.perf_counter() - started) / len(X)
+        described = adaptation.describe() if self.adapts(adaptation) else None
+        return [self.make_prediction(p, g, duration, elapsed + share_ms, described)
+                for p, g, duration, elapsed in zip(proba, g_proba, durations_s, elapsed_ms)]
+
+    def probabilities(self, X, adaptation=None):
+        """Calibrated (emotion [n, emotions], gender [n, 2]) probabilities of feature rows X;
+        the emotion ones adapted to the speaker when self.adapts(adaptation)."""
+        forms = self.artifact.inference
+        emotion = inference.predict_proba(forms["emotion"], X)
+        head = "emotion"
+        if self.adapts(adaptation):
+            self.check_stats(adaptation.stats)
+            emotion = adapted_proba(forms["adapted"], X, adaptation.stats, emotion)
+            head = "adapted"
+        return (inference.calibrate(self.artifact.calibration_form(head), emotion),
+                inference.calibrate(self.artifact.calibration_form("gender"),
+                                    inference.predict_proba(forms["gender"], X)))
+
+    def make_prediction(self, proba, g_proba, duration_s, processing_ms, adaptation=None):
+        """A Prediction from one clip's calibrated emotion and gender probabilities
+        (adaptation: how they were adapted, as Adaptation.describe() gives it)."""
+        forms = self.artifact.inference
         emotions, genders = forms["emotion"]["classes"], forms["gender"]["classes"]
-        results = []
-        for p, g, duration, elapsed in zip(proba, g_proba, durations_s, elapsed_ms):
-            best, g_best = int(np.argmax(p)), int(np.argmax(g))
-            results.append(Prediction(
-                emotion=emotions[best], confidence=float(p[best]),
-                probabilities={c: float(v) for c, v in zip(emotions, p)},
-                gender=genders[g_best], gender_confidence=float(g[g_best]),
-                duration_s=round(duration, 3), processing_ms=round(elapsed + share_ms, 1),
-                adaptation=adaptation.describe() if adapted else None))
-        return results
+        order = np.argsort(-proba, kind="stable")
+        best, g_best = int(order[0]), int(np.argmax(g_proba))
+        return Prediction(
+            emotion=emotions[best], confidence=float(proba[best]),
+            probabilities={c: float(v) for c, v in zip(emotions, proba)},
+            gender=genders[g_best], gender_confidence=float(g_proba[g_best]),
+            duration_s=round(duration_s, 3), processing_ms=round(processing_ms, 1),
+            uncertain=bool(proba[best] < self.uncertain_below),
+            top_two=[emotions[int(i)] for i in order[:2]], adaptation=adaptation)
 
     def warm_up(self):
         """Run one dummy clip through features and both models so the first real request does
