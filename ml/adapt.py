@@ -103,6 +103,24 @@ class AdaptedModel:
                 "model": inference.from_pipeline(self.pipeline), "blend": float(self.blend)}
 
 
+def referenced_proba(form, X, speakers, index, generic, seed=0, sizes=REFERENCE_SIZES):
+    """Adapted probabilities (uncalibrated, blended with the generic `generic`, row-aligned
+    with index) of every row in index given a random reference set of OTHER clips of its
+    speaker, of a size drawn from sizes: the out-of-fold probabilities calibration is fitted
+    on."""
+    rng = np.random.default_rng(seed)
+    index = np.asarray(index)
+    out = np.array(generic, dtype=np.float64, copy=True)
+    for i, row in enumerate(index):
+        others = index[(speakers[index] == speakers[row]) & (index != row)]
+        if not len(others):
+            continue
+        ref = rng.choice(others, size=min(int(rng.choice(sizes)), len(others)), replace=False)
+        out[i] = speaker.adapted_proba(form, X[row:row + 1], speaker.SpeakerStats.of(X[ref]),
+                                       generic[i:i + 1])[0]
+    return out
+
+
 def reference_draws(speakers, index, draws, seed=0, sizes=REFERENCE_SIZES):
     """[(reference rows, target rows)] for the rows in index: per speaker, `draws` random
     reference sets (size drawn from sizes) and the other rows (a size of at least all the

@@ -16,7 +16,7 @@ import time
 
 import numpy as np
 
-from . import dataset, inference, plots
+from . import calibration, dataset, inference, plots
 from .adapt import DEFAULT_ADAPT
 from .extract import DEFAULT_CACHE_DIR
 from .speaker import SpeakerStats, adapted_proba
@@ -25,21 +25,6 @@ from .train import DEFAULT_RECIPE, actor_folds, fit_adapted, fit_emotion, load_a
 KS = (0, 1, 2, 4, 8, 16, "all")
 KINDS = {"random": "random emotions", "neutral_calm": "neutral/calm only"}
 QUIET = ("neutral", "calm")
-
-
-def ece(proba, truth, classes, bins=10):
-    """Expected calibration error of the top-class confidence (equal-width bins)."""
-    proba = np.asarray(proba)
-    conf = proba.max(axis=1)
-    hit = np.asarray(classes)[proba.argmax(axis=1)] == np.asarray(truth)
-    edges = np.linspace(0, 1, bins + 1)
-    which = np.clip(np.digitize(conf, edges[1:-1]), 0, bins - 1)
-    total = 0.0
-    for b in range(bins):
-        sel = which == b
-        if sel.any():
-            total += sel.mean() * abs(hit[sel].mean() - conf[sel].mean())
-    return float(total)
 
 
 def _pools(clips, rows):
@@ -90,27 +75,56 @@ def score_fold(X, emotions, clips, test, generic_form, adapted_form, repeats=5, 
     return out
 
 
+def _temperatures(per_fold, classes):
+    """Per fold, a temperature for the generic and one for the adapted probabilities, each
+    fitted on the OTHER folds' rows (cross-fitted calibration: no row calibrates itself;
+    the adapted one on random references of every k pooled, as the artifact's is)."""
+    def rows(fold, adapted):
+        items = [i for key, its in fold.items() if key[0] != "neutral_calm"
+                 and (key[1] != 0) == adapted for i in its]
+        return (np.vstack([i[0] for i in items]),
+                np.concatenate([[classes.index(t) for t in i[1]] for i in items]))
+
+    out = []
+    for f in range(len(per_fold)):
+        others = [fold for g, fold in enumerate(per_fold) if g != f] or per_fold
+        temps = {}
+        for adapted in (False, True):
+            parts = [rows(fold, adapted) for fold in others]
+            scaler = calibration.TemperatureScaling().fit(
+                np.vstack([p for p, _ in parts]), np.concatenate([t for _, t in parts]))
+            temps[adapted] = scaler.form()
+        out.append(temps)
+    return out
+
+
 def summarise(per_fold, classes):
-    """Per (kind, k): accuracy mean/sd over folds, ECE (pooled), mean number of references."""
+    """Per (kind, k): accuracy mean/sd over folds, ECE of the raw and of the cross-fitted
+    calibrated probabilities (pooled over folds), mean number of references."""
+    classes = list(classes)
+    temperatures = _temperatures(per_fold, classes)
     keys = {key for fold in per_fold for key in fold}
     table = {}
     for key in keys:
-        accs, probas, truths, refs = [], [], [], []
-        for fold in per_fold:
+        accs, raw, calibrated, truths, refs = [], [], [], [], []
+        for fold, temps in zip(per_fold, temperatures):
             items = fold.get(key, [])
             if not items:
                 continue
             p = np.vstack([i[0] for i in items])
-            t = np.concatenate([i[1] for i in items])
-            accs.append(float(np.mean(np.asarray(classes)[p.argmax(axis=1)] == t)))
-            probas.append(p)
+            t = np.array([classes.index(v) for i in items for v in i[1]])
+            accs.append(float(np.mean(p.argmax(axis=1) == t)))
+            raw.append(p)
+            calibrated.append(inference.calibrate(temps[key[1] != 0], p))
             truths.append(t)
             refs += [i[2] for i in items]
+        truth = np.concatenate(truths)
         table[f"{key[0]}:{key[1]}"] = {
             "kind": key[0], "k": key[1], "accuracy_mean": float(np.mean(accs)),
             "accuracy_sd": float(np.std(accs)), "fold_accuracy": accs,
-            "ece": ece(np.vstack(probas), np.concatenate(truths), classes),
-            "reference_clips": float(np.mean(refs)), "scored": int(sum(len(t) for t in truths))}
+            "ece": calibration.ece(np.vstack(calibrated), truth),
+            "ece_uncalibrated": calibration.ece(np.vstack(raw), truth),
+            "reference_clips": float(np.mean(refs)), "scored": int(len(truth))}
     return table
 
 
@@ -154,7 +168,8 @@ def run(data_dir, recipe=DEFAULT_RECIPE, adapt_recipe=DEFAULT_ADAPT, folds=5, se
 def format_report(report):
     """Human-readable text of a run() report: the table, where the files went, the time."""
     out = [f"Speaker adaptation, {report['folds']}-fold grouped by actor, 8 emotions; "
-           f"accuracy mean ± sd over folds, ECE pooled; random references drawn "
+           f"accuracy mean ± sd over folds; ECE of calibrated probabilities (temperatures "
+           f"cross-fitted on the other folds), pooled; random references drawn "
            f"{report['repeats']}x per actor and half:", "", format_table(report)]
     if "png" in report:
         out.append(f"\nPlot: {report['png']}; JSON: {report['json']}")

@@ -83,6 +83,8 @@ def test_adapted_model_in_the_artifact(model_path):
     """The artifact holds the adapted model; its numpy form gives the scikit-learn result."""
     artifact = artifact_io.load(model_path)
     assert artifact.metadata["adaptation"]["recipe"]["blend"] > 0
+    assert artifact.calibration_form("adapted")["temperature"] > 0   # calibrated like the rest
+    assert 0 <= artifact.metadata["calibration"]["adapted"]["accuracy"] <= 1
     adapted = artifact.adapted_model
     X = np.random.default_rng(0).normal(size=(8, artifact.metadata["n_features"]))
     stats = SpeakerStats.of(X[:5] + 1)
