@@ -18,6 +18,7 @@ import numpy as np
 
 from . import calibration, dataset, inference, plots
 from .adapt import DEFAULT_ADAPT
+from .audio import load_audio
 from .extract import DEFAULT_CACHE_DIR
 from .speaker import SpeakerStats, adapted_proba
 from .train import DEFAULT_RECIPE, actor_folds, fit_adapted, fit_emotion, load_augmentations
@@ -41,14 +42,17 @@ def fit_fold(X, emotions, actors, train, augmented, seed, recipe, adapt_recipe, 
                                 adapt_recipe, cache_dir)
 
 
-def score_fold(X, emotions, clips, test, generic_form, adapted_form, repeats=5, seed=0):
-    """{(kind, k): [(proba, truth, reference clips)]} for the test rows of one fold."""
+def score_fold(X, emotions, clips, test, generic_form, adapted_form, repeats=5, seed=0,
+               seconds=None):
+    """{(kind, k): [(proba, truth, reference clips, their seconds of speech)]} for the test
+    rows of one fold (seconds: speech length of every row, default 0)."""
+    seconds = np.zeros(len(X)) if seconds is None else np.asarray(seconds)
     rng = np.random.default_rng(seed)
     actors = np.array([clips[i].actor for i in test])
     out = {}
 
-    def add(key, proba, truth, n):
-        out.setdefault(key, []).append((proba, truth, n))
+    def add(key, proba, truth, refs=()):
+        out.setdefault(key, []).append((proba, truth, len(refs), float(seconds[refs].sum())))
 
     for actor in np.unique(actors):
         rows = test[actors == actor]
@@ -56,10 +60,10 @@ def score_fold(X, emotions, clips, test, generic_form, adapted_form, repeats=5, 
             truth = emotions[scored]
             generic = inference.predict_proba(generic_form, X[scored])
             for kind in KINDS:
-                add((kind, 0), generic, truth, 0)
+                add((kind, 0), generic, truth)
             same = SpeakerStats.of(X[rows])
             add(("same_speaker", "all"), adapted_proba(adapted_form, X[scored], same, generic),
-                truth, len(rows))
+                truth, rows)
             for kind in KINDS:
                 candidates = pool if kind == "random" else \
                     pool[np.isin(emotions[pool], QUIET)]
@@ -71,7 +75,7 @@ def score_fold(X, emotions, clips, test, generic_form, adapted_form, repeats=5, 
                     for ref in sets:
                         stats = SpeakerStats.of(X[ref])
                         add((kind, k), adapted_proba(adapted_form, X[scored], stats, generic),
-                            truth, len(ref))
+                            truth, ref)
     return out
 
 
@@ -117,14 +121,15 @@ def summarise(per_fold, classes):
             raw.append(p)
             calibrated.append(inference.calibrate(temps[key[1] != 0], p))
             truths.append(t)
-            refs += [i[2] for i in items]
+            refs += [i[2:] for i in items]
         truth = np.concatenate(truths)
         table[f"{key[0]}:{key[1]}"] = {
             "kind": key[0], "k": key[1], "accuracy_mean": float(np.mean(accs)),
             "accuracy_sd": float(np.std(accs)), "fold_accuracy": accs,
             "ece": calibration.ece(np.vstack(calibrated), truth),
             "ece_uncalibrated": calibration.ece(np.vstack(raw), truth),
-            "reference_clips": float(np.mean(refs)), "scored": int(len(truth))}
+            "reference_clips": float(np.mean([r[0] for r in refs])),
+            "reference_seconds": float(np.mean([r[1] for r in refs])), "scored": int(len(truth))}
     return table
 
 
@@ -136,6 +141,7 @@ def run(data_dir, recipe=DEFAULT_RECIPE, adapt_recipe=DEFAULT_ADAPT, folds=5, se
 
     started = time.perf_counter()
     corpus = load_corpus(data_dir, dataset.EMOTIONS, "default", jobs, cache_dir, progress)
+    seconds = [load_audio(path).duration_s for path in corpus.paths]  # speech after trimming
     augmented = load_augmentations(corpus, recipe, "default", jobs, cache_dir, progress)
     splits = list(actor_folds(corpus.actors, folds))
     log(f"Evaluating speaker adaptation: {len(corpus.emotions)} clips, "
@@ -147,7 +153,7 @@ def run(data_dir, recipe=DEFAULT_RECIPE, adapt_recipe=DEFAULT_ADAPT, folds=5, se
         classes = [str(c) for c in generic.classes_]
         per_fold.append(score_fold(corpus.X, corpus.emotions, corpus.clips, test,
                                    inference.from_pipeline(generic), adapted.inference_form(),
-                                   repeats, seed + i))
+                                   repeats, seed + i, seconds))
         log(f"  fold {i + 1}/{len(splits)} done")
     report = {"data": os.path.abspath(data_dir), "clips": len(corpus.emotions),
               "folds": len(splits), "repeats": repeats, "seed": seed,
@@ -192,7 +198,10 @@ def format_table(report):
             note = f" (k={row['reference_clips']:.0f})" if k == "all" else ""
             cells.append(f"{100 * row['accuracy_mean']:.1f}% ± {100 * row['accuracy_sd']:.1f}, "
                          f"ECE {row['ece']:.3f}{note}")
+        random = table.get(f"random:{k}")
         label = "0 (generic model)" if k == 0 else str(k)
+        if random and k != 0:
+            label += f" (≈ {random['reference_seconds']:.0f} s of speech)"
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
     same = table.get("same_speaker:all")
     if same:
