@@ -4,7 +4,8 @@ last few seconds (or "silence"). Stopping saves the session to the history like 
 Chunked HTTP rather than WebSockets: it runs unchanged under gunicorn/WSGI on any PaaS, through
 any proxy, with Django's CSRF protection and no ASGI server or channel layer to operate. A
 session is a random capability token naming a raw PCM file in a temporary folder, so every
-worker process of the machine can serve every chunk.
+worker process of the machine can serve every chunk. The file name also carries a keyed hash of
+the session's owner (classifier/owners.py): another visitor's chunk, save or discard is a 404.
 
     POST live/start?rate=48000      -> {"session", "chunk_url", "save_url", "discard_url", ...}
     POST live/<token>/chunk         body: little-endian int16 mono PCM at that rate
@@ -32,7 +33,7 @@ from ml import SAMPLE_RATE, AudioError, ModelError
 from ml.audio import to_mono_16k
 from ml.segment import latest, speech_regions
 
-from . import services
+from . import limits, services
 from .models import Analysis
 
 WINDOW_S = 2.5          # the timeline shows the emotion of the last WINDOW_S
@@ -50,11 +51,11 @@ def _folder():
     return folder
 
 
-def _session_file(token):
-    """(path, rate) of a live session, or (None, None) when there is no such session."""
+def _session_file(token, owner):
+    """(path, rate) of owner's live session, or (None, None) when owner has no such session."""
     if not TOKEN.match(token):
         return None, None
-    for candidate in _folder().glob(f"{token}_*.pcm"):
+    for candidate in _folder().glob(f"{token}_*_{owner.tag}.pcm"):
         return candidate, int(candidate.stem.split("_")[1])
     return None, None
 
@@ -84,6 +85,7 @@ def _read_pcm(pcm_path, rate, last_s=None):
 
 
 @require_POST
+@limits.limited("live-start", "SER_RATE_LIVE_START")
 def start(request):
     """Open a live session for PCM at ?rate= Hz."""
     try:
@@ -96,7 +98,7 @@ def start(request):
     if sum(1 for _ in _folder().glob("*.pcm")) >= MAX_SESSIONS:
         return _error("Too many live sessions are open; try again in a minute.", 503)
     token = secrets.token_hex(16)
-    (_folder() / f"{token}_{rate}.pcm").touch(mode=0o600)
+    (_folder() / f"{token}_{rate}_{request.owner.tag}.pcm").touch(mode=0o600)
     return JsonResponse({
         "session": token, "window_s": WINDOW_S, "max_s": settings.SER_LIVE_MAX_S,
         "chunk_url": reverse("live_chunk", args=[token]),
@@ -106,9 +108,10 @@ def start(request):
 
 
 @require_POST
+@limits.limited("live-chunk", "SER_RATE_LIVE_CHUNK")
 def chunk(request, token):
     """Append a PCM chunk and answer with the emotion of the last WINDOW_S."""
-    pcm_path, rate = _session_file(token)
+    pcm_path, rate = _session_file(token, request.owner)
     if pcm_path is None:
         return _error("This live session does not exist (it may have expired).", 404)
     body = request.body
@@ -138,7 +141,7 @@ def chunk(request, token):
 @require_POST
 def save(request, token):
     """Analyse the whole session, save it to the history and end the session."""
-    pcm_path, rate = _session_file(token)
+    pcm_path, rate = _session_file(token, request.owner)
     if pcm_path is None:
         return _error("This live session does not exist (it may have expired).", 404)
     samples = to_mono_16k(_read_pcm(pcm_path, rate), rate)
@@ -151,21 +154,23 @@ def save(request, token):
                                 content_type="audio/wav")
     try:
         analysis = services.analyse_upload(upload, Analysis.Source.LIVE,
-                                           keep=request.POST.get("keep") == "1")
+                                           keep=request.POST.get("keep") == "1",
+                                           owner=request.owner)
     except AudioError as exc:
         return _error(str(exc), 400)
     except ModelError as exc:
         return _error(str(exc), 503)
-    return JsonResponse({"id": analysis.pk, "url": reverse("result", args=[analysis.pk])})
+    return JsonResponse({"id": str(analysis.uid), "url": reverse("result", args=[analysis.uid])})
 
 
 @require_POST
 def discard(request, token):
     """End a session without saving anything."""
-    pcm_path, _ = _session_file(token)
-    if pcm_path is not None:
-        pcm_path.unlink(missing_ok=True)
-    return JsonResponse({"discarded": pcm_path is not None})
+    pcm_path, _ = _session_file(token, request.owner)
+    if pcm_path is None:
+        return _error("This live session does not exist (it may have expired).", 404)
+    pcm_path.unlink(missing_ok=True)
+    return JsonResponse({"discarded": True})
 
 
 urlpatterns = [

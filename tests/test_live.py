@@ -81,8 +81,8 @@ def test_rolling_timeline_follows_the_speech(client, stream, live_dir):
 
     response = client.post(session["save_url"], {"keep": "1"})
     assert response.status_code == 200, response.content
-    analysis = Analysis.objects.get(pk=response.json()["id"])
-    assert response.json()["url"] == f"/analyses/{analysis.pk}/"
+    analysis = Analysis.objects.get(uid=response.json()["id"])
+    assert response.json()["url"] == f"/analyses/{analysis.uid}/"
     assert analysis.source == Analysis.Source.LIVE and analysis.audio
     assert analysis.segments and analysis.duration_s < len(pcm) / RATE
     assert list(live_dir.glob("*.pcm")) == []
