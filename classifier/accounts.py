@@ -18,7 +18,7 @@ from .forms import DeleteAccountForm, TokenForm
 @limits.limited("sign-up", "SER_RATE_SIGN_IN")
 def sign_up(request):
     """Make an account; the visitor's analyses move into it (owners.adopt on sign-in)."""
-    form = UserCreationForm(request.POST or None)
+    form = UserCreationForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         user = form.save()
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")

@@ -2,7 +2,7 @@
 
 The client is the account when signed in (or the API token's account), else the address
 (an anonymous visitor can drop its cookie; its address stays). Limits come from settings
-(`SER_RATE_*`, e.g. "30/10m"). A refused request gets 429 with `Retry-After` and a message
+(`SER_RATE_*`, e.g. "30/10m"; "off" for no limit). A refused request gets 429 with `Retry-After` and a message
 (JSON for the API and Live mode).
 
     @limited("analyse", "SER_RATE_ANALYSE")
@@ -38,13 +38,17 @@ def client_key(group, request):
 
 def check(request, group, setting):
     """Count this request against the limit; None if allowed, else the 429 response."""
-    usage = get_usage(request, group=group, key=client_key, rate=getattr(settings, setting),
+    rate = getattr(settings, setting)
+    if rate.strip().lower() in ("", "off", "0"):
+        return None
+    usage = get_usage(request, group=group, key=client_key, rate=rate,
                       method=get_usage.UNSAFE, increment=True)
     if usage is None or not usage["should_limit"]:
         return None
-    wait = max(1, usage["time_left"])
+    # The counter's window covers whole seconds up to and including its end second.
+    wait = max(1, usage["time_left"] + 1)
     message = (f"Too many requests: the limit is {usage['limit']} per "
-               f"{_period(getattr(settings, setting))}. Try again in {wait} s.")
+               f"{_period(rate)}. Try again in {wait} s.")
     if wants_json(request) or request.path.startswith("/live/"):
         response = HttpResponse(json.dumps({"error": message}), status=429,
                                 content_type="application/json")
