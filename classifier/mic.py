@@ -7,6 +7,7 @@ page polls its level and state, and lands on the usual result page.
 """
 import io
 import ipaddress
+import re
 import threading
 import time
 from functools import wraps
@@ -29,12 +30,15 @@ from . import services
 from .models import Analysis
 from .owners import Owner
 
-PROXY_HEADERS = ("HTTP_X_FORWARDED_FOR", "HTTP_X_REAL_IP", "HTTP_FORWARDED")
+# Any header a proxy or CDN uses to pass on a client's address (X-Forwarded-For, Forwarded,
+# X-Real-IP, X-Client-IP, True-Client-IP, CF-Connecting-IP, Fastly-Client-IP, Via, ...).
+PROXY_HEADER = re.compile(r"^HTTP_(\w*FORWARDED\w*|\w*CLIENT_IP|\w*CONNECTING_IP|\w*REAL_IP|"
+                          r"\w*ORIGINATING_IP|VIA)$")
 
 
 def is_local_request(request):
     """True for a request made from this machine directly (loopback, no proxy in between)."""
-    if any(request.META.get(h) for h in PROXY_HEADERS):
+    if any(PROXY_HEADER.match(name) for name in request.META):
         return False
     try:
         address = ipaddress.ip_address(request.META.get("REMOTE_ADDR", ""))

@@ -32,6 +32,8 @@ class Analysis(Owned):
     gender_confidence = models.FloatField()
     duration_s = models.FloatField()
     processing_ms = models.FloatField()
+    uncertain = models.BooleanField(default=False)   # top probability under the model's threshold
+    top_two = models.JSONField(default=list, blank=True)  # the two most likely emotions
     segments = models.JSONField(default=list, blank=True)
     plot_data = models.BinaryField(default=b"", blank=True)    # ml.audio_plots.plot_data
     waveform_png = models.BinaryField(default=b"", blank=True)   # drawn on first view
@@ -49,13 +51,19 @@ class Analysis(Owned):
         """[(emotion, probability)] most likely first."""
         return sorted(self.probabilities.items(), key=lambda item: -item[1])
 
+    def top_two_probabilities(self):
+        """[(emotion, probability)] of the two most likely emotions (what an uncertain answer
+        shows)."""
+        return self.sorted_probabilities()[:2]
+
     def result(self):
         """The API/`predict --json` object for this analysis, with its public id (None when
         it was not stored) and any segments."""
         data = {"id": str(self.uid) if self.pk else None, "emotion": self.emotion, "confidence": self.confidence,
                 "probabilities": self.probabilities, "gender": self.gender,
                 "gender_confidence": self.gender_confidence, "duration_s": self.duration_s,
-                "processing_ms": self.processing_ms}
+                "processing_ms": self.processing_ms, "uncertain": self.uncertain,
+                "top_two": self.top_two or [e for e, _ in self.sorted_probabilities()[:2]]}
         if self.segments:
             data["segments"] = self.segments
         return data

@@ -2,9 +2,12 @@
 upload into a saved Analysis (result, segment timeline, plots, optional kept audio), history."""
 import csv
 import os
+import re
 import threading
+import unicodedata
 import time
 import uuid
+from contextlib import contextmanager
 from functools import lru_cache
 
 from django.conf import settings
@@ -12,7 +15,8 @@ from django.core.files import File
 from django.db import transaction
 
 from ml import Predictor
-from ml.audio import SAMPLE_RATE, decode, prepare, to_mono_16k
+from ml.errors import TimeLimitError
+from ml.audio import SAMPLE_RATE, analysable, decode
 from ml import audio_plots
 from ml.segment import timeline
 
@@ -26,6 +30,32 @@ KEPT_EXTENSIONS = {".wav", ".flac", ".ogg", ".opus", ".mp3", ".m4a", ".aac", ".w
 _lock = threading.Lock()
 _plot_lock = threading.Lock()
 _predictor = None
+_slots = None   # (size, semaphore) of analysis_slot
+
+
+@contextmanager
+def analysis_slot():
+    """Wait for one of the process's settings.SER_ANALYSES_PER_WORKER analysis slots and yield
+    the analysis deadline (a time.monotonic() value, settings.SER_ANALYSIS_TIMEOUT_S from now,
+    waiting included). Bounds the memory and CPU a worker spends at once, whatever its threads."""
+    global _slots
+    if _slots is None or _slots[0] != settings.SER_ANALYSES_PER_WORKER:
+        _slots = (settings.SER_ANALYSES_PER_WORKER,
+                  threading.BoundedSemaphore(settings.SER_ANALYSES_PER_WORKER))
+    slots = _slots[1]
+    deadline = time.monotonic() + settings.SER_ANALYSIS_TIMEOUT_S
+    if not slots.acquire(timeout=max(0.0, deadline - time.monotonic())):
+        raise TimeLimitError("The server is busy; try again in a moment.")
+    try:
+        yield deadline
+    finally:
+        slots.release()
+
+
+def check_deadline(deadline):
+    """Raise TimeLimitError once time.monotonic() is past deadline."""
+    if time.monotonic() > deadline:
+        raise TimeLimitError("Analysing this recording took too long.")
 
 
 def get_predictor():
@@ -42,21 +72,23 @@ def analyse_upload(upload, source=Analysis.Source.UPLOAD, keep=False, owner=None
     """Analyse a Django UploadedFile and save it to owner's history; returns the Analysis.
 
     With owner None (the API without a token) nothing is stored: the Analysis is returned
-    unsaved and keep is ignored. Raises ml.AudioError (uploads.UploadRejected for size/emptiness) with a user-facing message,
-    ModelError if the model cannot be loaded. The audio is stored only if keep is true;
+    unsaved and keep is ignored. Raises ml.AudioError (uploads.UploadRejected for
+    size/emptiness) with a user-facing message, ModelError if the model cannot be loaded. The audio is stored only if keep is true;
     otherwise nothing of it outlives the request except the result and the compact data its
     waveform and spectrogram pictures are drawn from (plot_png).
     """
     predictor = get_predictor()
-    with uploads.temporary_path(upload) as path:
+    with uploads.temporary_path(upload) as path, analysis_slot() as deadline:
         started = time.perf_counter()
-        data, rate = decode(path, max_duration_s=uploads.max_duration_s())
-        mono = to_mono_16k(data, rate)   # once: the prediction and the timeline share it
-        audio = prepare(mono, SAMPLE_RATE)
+        decoded = decode(path, max_duration_s=uploads.max_duration_s(), deadline=deadline)
+        mono = decoded.samples   # 16 kHz mono: the prediction and the timeline share it
+        audio = analysable(decoded)
         prediction = predictor.predict_audio(audio, started)
+        check_deadline(deadline)
         segments = []
         if len(mono) / SAMPLE_RATE > LONG_CLIP_S:
             segments = timeline(predictor, mono, window_s=SEGMENT_S, hop_s=SEGMENT_S)
+        check_deadline(deadline)
         analysis = Analysis(source=source, filename=(upload.name or "")[:255],
                             segments=segments, **prediction.to_dict())
         if owner is None:
@@ -115,26 +147,42 @@ def delete_all(owner):
     return count
 
 
-CSV_SAFE_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+# First characters that make a spreadsheet cell a formula (also in their full-width forms,
+# which spreadsheets fold to these).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n", "|", "%")
+CSV_COLUMNS = ["id", "created_at", "source", "filename", "emotion", "confidence", "gender",
+               "gender_confidence", "duration_s", "processing_ms", "audio_kept"]
 
 
 def _cell(value):
-    """A CSV cell that spreadsheets will not run as a formula."""
+    """A CSV cell that spreadsheets will not run as a formula: prefixed with ' when it, or any
+    part of it after a , or ; (a separator in some locales), starts with a formula character
+    once spaces are dropped and full-width characters folded (NFKC)."""
     text = str(value)
-    return "'" + text if text.startswith(CSV_SAFE_PREFIXES) else text
+    parts = re.split(r"[,;]", unicodedata.normalize("NFKC", text))
+    if any(part.lstrip(" \u00a0\u3000").startswith(FORMULA_STARTS) for part in parts):
+        return "'" + text
+    return text
 
 
-def write_csv(out, analyses, emotions):
-    """Write the history as CSV (one row per analysis, one probability column per emotion)."""
-    writer = csv.writer(out)
-    writer.writerow(["id", "created_at", "source", "filename", "emotion", "confidence", "gender",
-                     "gender_confidence", "duration_s", "processing_ms", "audio_kept"]
-                    + [f"p_{e}" for e in emotions])
+class _Line:
+    """A file-like object whose write() returns what was written (for csv.writer)."""
+
+    def write(self, text):
+        return text
+
+
+def csv_lines(analyses, emotions):
+    """The history as CSV lines, one row per analysis, one probability column per emotion;
+    every field quoted, so a separator inside a cell never starts a new one."""
+    writer = csv.writer(_Line(), quoting=csv.QUOTE_ALL)
+    yield writer.writerow(CSV_COLUMNS + [f"p_{e}" for e in emotions])
     for a in analyses:
-        writer.writerow([a.uid, a.created_at.isoformat(), a.source, _cell(a.filename), a.emotion,
-                         f"{a.confidence:.4f}", a.gender, f"{a.gender_confidence:.4f}",
-                         f"{a.duration_s:.3f}", f"{a.processing_ms:.1f}", int(bool(a.audio))]
-                        + [f"{a.probabilities.get(e, 0.0):.4f}" for e in emotions])
+        yield writer.writerow(
+            [a.uid, a.created_at.isoformat(), a.source, _cell(a.filename), a.emotion,
+             f"{a.confidence:.4f}", a.gender, f"{a.gender_confidence:.4f}",
+             f"{a.duration_s:.3f}", f"{a.processing_ms:.1f}", int(bool(a.audio))]
+            + [f"{a.probabilities.get(e, 0.0):.4f}" for e in emotions])
 
 
 def model_info():

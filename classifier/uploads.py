@@ -18,6 +18,7 @@ from django.http.multipartparser import MultiPartParserError
 from django.utils.html import escape
 
 from ml import AudioError
+from ml.errors import TimeLimitError
 
 # Room for the multipart boundaries, part headers and small form fields around the file.
 MULTIPART_OVERHEAD_BYTES = 64 * 1024
@@ -40,7 +41,10 @@ class UploadTooLarge(UploadRejected):
 
 
 def status_for(exc):
-    """HTTP status for an error raised while handling an upload (400 unless it says otherwise)."""
+    """HTTP status for an error raised while handling an upload: 503 when the analysis ran out
+    of time, else 400 unless the error says otherwise."""
+    if isinstance(exc, TimeLimitError):
+        return 503
     return getattr(exc, "status_code", 400)
 
 
@@ -104,8 +108,8 @@ def discard_body(request, chunk=64 * 1024):
 
 
 def wants_json(request):
-    """True for API requests and clients that ask for JSON."""
-    return (request.path.startswith("/api/")
+    """True for API and Live-mode requests and clients that ask for JSON."""
+    return (request.path.startswith(("/api/", "/live/"))
             or "application/json" in request.headers.get("Accept", ""))
 
 

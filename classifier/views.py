@@ -4,7 +4,7 @@ import mimetypes
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -143,16 +143,17 @@ def history(request):
 
 @require_GET
 def export_csv(request):
-    """The caller's whole history as a CSV download."""
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = 'attachment; filename="ser-history.csv"'
-    analyses = owned(request).iterator()
+    """The caller's whole history as a CSV download, streamed row by row (memory does not
+    grow with the history)."""
+    analyses = owned(request).iterator(chunk_size=500)
     try:
         emotions = services.get_predictor().artifact.emotions
     except ModelError:
-        emotions = sorted({e for a in Analysis.objects.owned_by(request.owner)
-                           .only("probabilities") for e in a.probabilities})
-    services.write_csv(response, analyses, emotions)
+        emotions = sorted({e for p in Analysis.objects.owned_by(request.owner)
+                           .values_list("probabilities", flat=True).iterator() for e in p})
+    response = StreamingHttpResponse(services.csv_lines(analyses, emotions),
+                                     content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="ser-history.csv"'
     return response
 
 

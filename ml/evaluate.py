@@ -103,8 +103,8 @@ def _seed_vector(script, path, transform, digest):
     module = _load_seed_module(script)
     if transform is None:
         return module.extract_features(path)
-    data, rate = decode(path)
-    y, rate = augment.apply(transform, np.asarray(data, np.float32).mean(axis=1), rate, digest)
+    decoded = decode(path, rate=None)
+    y, rate = augment.apply(transform, decoded.samples, decoded.rate, digest)
     fd, tmp = tempfile.mkstemp(suffix=".wav")
     os.close(fd)
     try:

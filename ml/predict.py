@@ -1,4 +1,5 @@
-"""Prediction: turn audio into an emotion, its confidence, all probabilities and the gender."""
+"""Prediction: turn audio into an emotion, its calibrated probability, all probabilities, whether
+the answer is uncertain (then the two most likely emotions are what to show) and the gender."""
 import time
 from dataclasses import asdict, dataclass
 
@@ -20,6 +21,8 @@ class Prediction:
     gender_confidence: float
     duration_s: float
     processing_ms: float
+    uncertain: bool = False
+    top_two: list = None
 
     def to_dict(self):
         """JSON-ready dict (the `predict --json` / API contract, without the file name)."""
@@ -32,6 +35,8 @@ class Predictor:
     def __init__(self, artifact):
         self.artifact = artifact
         self.config = get_config(artifact.metadata["feature_set"])
+        calibration = artifact.metadata.get("calibration") or {}
+        self.uncertain_below = float(calibration.get("uncertain_below") or 0.0)
 
     @classmethod
     def from_path(cls, path=artifact_io.DEFAULT_MODEL_PATH):
@@ -52,21 +57,31 @@ class Predictor:
         (loading + features); its processing_ms adds an equal share of the model calls.
         """
         started = time.perf_counter()
-        forms = self.artifact.inference
-        proba = inference.predict_proba(forms["emotion"], X).astype(np.float64)
-        proba = proba / proba.sum(axis=1, keepdims=True)
-        g_proba = inference.predict_proba(forms["gender"], X)
+        proba, g_proba = self.probabilities(X)
         share_ms = 1000 * (time.perf_counter() - started) / len(X)
+        return [self.make_prediction(p, g, duration, elapsed + share_ms)
+                for p, g, duration, elapsed in zip(proba, g_proba, durations_s, elapsed_ms)]
+
+    def probabilities(self, X):
+        """Calibrated (emotion [n, emotions], gender [n, 2]) probabilities of feature rows X."""
+        forms = self.artifact.inference
+        return tuple(inference.calibrate(self.artifact.calibration_form(name),
+                                         inference.predict_proba(forms[name], X))
+                     for name in ("emotion", "gender"))
+
+    def make_prediction(self, proba, g_proba, duration_s, processing_ms):
+        """A Prediction from one clip's calibrated emotion and gender probabilities."""
+        forms = self.artifact.inference
         emotions, genders = forms["emotion"]["classes"], forms["gender"]["classes"]
-        results = []
-        for p, g, duration, elapsed in zip(proba, g_proba, durations_s, elapsed_ms):
-            best, g_best = int(np.argmax(p)), int(np.argmax(g))
-            results.append(Prediction(
-                emotion=emotions[best], confidence=float(p[best]),
-                probabilities={c: float(v) for c, v in zip(emotions, p)},
-                gender=genders[g_best], gender_confidence=float(g[g_best]),
-                duration_s=round(duration, 3), processing_ms=round(elapsed + share_ms, 1)))
-        return results
+        order = np.argsort(-proba, kind="stable")
+        best, g_best = int(order[0]), int(np.argmax(g_proba))
+        return Prediction(
+            emotion=emotions[best], confidence=float(proba[best]),
+            probabilities={c: float(v) for c, v in zip(emotions, proba)},
+            gender=genders[g_best], gender_confidence=float(g_proba[g_best]),
+            duration_s=round(duration_s, 3), processing_ms=round(processing_ms, 1),
+            uncertain=bool(proba[best] < self.uncertain_below),
+            top_two=[emotions[int(i)] for i in order[:2]])
 
     def warm_up(self):
         """Run one dummy clip through features and both models so the first real request does

@@ -11,7 +11,7 @@ from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
-from . import augment, dataset, plots
+from . import augment, calibration, dataset, plots
 from .artifact import Artifact, save
 from .audio import SAMPLE_RATE
 from .ensemble import MLPEnsemble
@@ -162,9 +162,11 @@ def load_features(data_dir, emotions=dataset.EMOTIONS, feature_set="default", jo
 
 
 def _fold(data, train, test, augmented, seed, recipe, cache_dir):
+    """Fit on train, return (emotion probabilities, gender probabilities) of the test rows
+    (columns in the order of the models' classes_)."""
     emotion = fit_emotion(data.X, data.emotions, train, augmented, seed, recipe, cache_dir)
     gender = fit_gender(data.X, data.genders, train, augmented, seed, recipe, cache_dir)
-    return emotion.predict(data.X[test]), gender.predict(data.X[test])
+    return emotion.predict_proba(data.X[test]), gender.predict_proba(data.X[test])
 
 
 def _final(data, augmented, seed, recipe, cache_dir):
@@ -180,12 +182,15 @@ def scored_splits(actors, folds=5, scored=None):
 
 def summarise(data, splits, results, folds):
     """Accuracy, macro-F1, gender accuracy and confusion matrix of out-of-fold predictions
-    (results: (emotions, genders) predicted for each split's test rows)."""
+    (results: (emotion probabilities, gender probabilities) of each split's test rows)."""
     labels = sorted(set(data.emotions), key=dataset.EMOTIONS.index)
+    emotion_classes, gender_classes = sorted(set(data.emotions)), sorted(set(data.genders))
     tested = np.concatenate([test for _, test in splits])
     predicted = np.empty(len(data.emotions), dtype=object)
     fold_acc, fold_gender = [], []
-    for (train, test), (emotions, genders) in zip(splits, results):
+    for (train, test), (e_proba, g_proba) in zip(splits, results):
+        emotions = np.asarray(emotion_classes)[np.argmax(e_proba, axis=1)]
+        genders = np.asarray(gender_classes)[np.argmax(g_proba, axis=1)]
         predicted[test] = emotions
         fold_acc.append(accuracy_score(data.emotions[test], emotions))
         fold_gender.append(accuracy_score(data.genders[test], genders))
@@ -218,6 +223,30 @@ def grouped_score(data, folds=5, seed=0, recipe=DEFAULT_RECIPE, augmented=(), jo
     return summarise(data, splits, results, folds)
 
 
+def fit_calibration(data, splits, results):
+    """Temperature scalers for both heads fitted on the out-of-fold probabilities of the scored
+    actor-grouped folds, and the JSON-ready calibration summary stored in the metadata: ECE
+    before/after (the "after" one cross-fitted: each fold scaled by a temperature fitted on
+    the other folds) and the "uncertain" threshold chosen on those calibrated probabilities."""
+    tested = np.concatenate([test for _, test in splits])
+    fold_of = np.concatenate([np.full(len(test), i) for i, (_, test) in enumerate(splits)])
+    scalers, info = {}, {"method": "temperature", "fitted_on": (
+        f"out-of-fold probabilities of {len(tested)} clips, {len(splits)} actor-grouped folds")}
+    for k, (name, labels) in enumerate((("emotion", data.emotions),
+                                        ("gender", data.genders))):
+        classes = sorted(set(labels))
+        proba = np.vstack([result[k] for result in results])
+        truth = np.array([classes.index(v) for v in labels[tested]])
+        scalers[name] = calibration.TemperatureScaling(classes).fit(proba, labels[tested])
+        oof = calibration.cross_fitted(proba, truth, fold_of)
+        threshold = calibration.uncertain_threshold(oof, truth) if name == "emotion" else None
+        info[name] = {"temperature": scalers[name].temperature_,
+                      **calibration.summary(proba, oof, truth, threshold or 0.0)}
+        if threshold is not None:
+            info["uncertain_below"] = threshold
+    return scalers, info
+
+
 def _ranges(numbers):
     """"1-4, 9" style text for sorted integers."""
     parts, start = [], None
@@ -237,6 +266,8 @@ def train(data_dir, out_path, emotions=dataset.EMOTIONS, feature_set="default", 
     The score trains on some actors and tests on the others: the first score_folds of `folds`
     actor-grouped folds (None = all of them, the full cross-validation `evaluate` runs). Those
     fits and the final fit on every clip run side by side in `jobs` processes.
+    The out-of-fold probabilities of those folds fit the probability calibration
+    (fit_calibration), stored in the artifact and applied by every prediction.
     Writes the model to out_path and loss-curve / confusion-matrix PNGs beside it.
     Returns the saved Artifact.
     """
@@ -262,6 +293,12 @@ def train(data_dir, out_path, emotions=dataset.EMOTIONS, feature_set="default", 
             f"macro-F1 {score['macro_f1']:.3f}, gender {score['gender_accuracy_mean']:.1%}")
     else:
         log("Only one actor: no speaker-independent score could be computed.")
+    scalers, calibration_info = fit_calibration(data, splits, results) if splits else ({}, None)
+    if calibration_info:
+        emo = calibration_info["emotion"]
+        log(f"Calibration: temperature {emo['temperature']:.2f}; expected calibration error "
+            f"{emo['ece_before']:.3f} -> {emo['ece_after']:.3f} (out-of-fold); answers under "
+            f"{calibration_info['uncertain_below']:.0%} are shown as uncertain")
     metadata = {
         "emotions": [str(c) for c in emotion_model.classes_],
         "feature_set": get_config(feature_set).to_dict(),
@@ -276,9 +313,10 @@ def train(data_dir, out_path, emotions=dataset.EMOTIONS, feature_set="default", 
             "per_gender": dict(Counter(data.genders.tolist())),
         },
         "evaluation": score,
+        "calibration": calibration_info,
         "training_seconds": round(time.perf_counter() - started, 1),
     }
-    artifact = Artifact(emotion_model, gender_model, metadata)
+    artifact = Artifact(emotion_model, gender_model, metadata, scalers)
     save(artifact, out_path)
     stem = os.path.splitext(out_path)[0]
     plots.loss_curve({"emotion": emotion_model[-1].loss_curve_,

@@ -43,12 +43,15 @@ INSTALLED_APPS = [
     "classifier",
 ]
 
+# The header middlewares come first so that every answer carries the security headers, also
+# the early 400/413 of UploadLimitMiddleware (which must run before anything reads the body).
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "classifier.uploads.UploadLimitMiddleware",
     "sersite.middleware.PermissionsPolicyMiddleware",
-    "sersite.middleware.ReadableErrorsMiddleware",
     "csp.middleware.CSPMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "classifier.uploads.UploadLimitMiddleware",
+    "sersite.middleware.ReadableErrorsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -56,7 +59,6 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "classifier.owners.OwnerMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
 
@@ -149,10 +151,8 @@ AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
 AXES_CLIENT_IP_CALLABLE = "classifier.limits.client_ip"
 
-# Rate limits per client (account, else address): "N/Xs", "N/Xm" or "N/Xh" (classifier/limits.py).
-# SER_PROXY_HOPS: how many proxies in front of the app append to X-Forwarded-For (Heroku: 1);
-# 0 trusts only the socket's address.
-SER_PROXY_HOPS = int(os.environ.get("SER_PROXY_HOPS", "0"))
+# Rate limits per client (account, else address; SER_PROXY_HOPS below says how the address is
+# found): "N/Xs", "N/Xm" or "N/Xh", or "off" (classifier/limits.py).
 SER_RATE_ANALYSE = os.environ.get("SER_RATE_ANALYSE", "30/10m")
 SER_RATE_API = os.environ.get("SER_RATE_API", "60/10m")
 SER_RATE_LIVE_START = os.environ.get("SER_RATE_LIVE_START", "20/10m")
@@ -170,11 +170,20 @@ SER_MODEL_PATH = os.environ.get("SER_MODEL_PATH", str(BASE_DIR / "ml" / "models"
 # file on disk (never memory) that is deleted when the request ends.
 SER_MAX_UPLOAD_BYTES = int(float(os.environ.get("SER_MAX_UPLOAD_MB", "25")) * 1024 * 1024)
 SER_MAX_DURATION_S = float(os.environ.get("SER_MAX_DURATION_S", "600"))
+# Every analysis (waiting for a slot included) ends within this many seconds (503 otherwise);
+# each worker process runs at most SER_ANALYSES_PER_WORKER at once (bounds its memory and CPU).
+SER_ANALYSIS_TIMEOUT_S = float(os.environ.get("SER_ANALYSIS_TIMEOUT_S", "60"))
+SER_ANALYSES_PER_WORKER = int(os.environ.get("SER_ANALYSES_PER_WORKER", "1"))
 
 # Live recognition (README "Live recognition"). The server-microphone page records from THIS
 # machine's microphone: off unless SER_SERVER_MIC=1, and even then only for loopback clients.
 SER_SERVER_MIC = env_bool("SER_SERVER_MIC")
 SER_LIVE_MAX_S = float(os.environ.get("SER_LIVE_MAX_S", "120"))   # longest Live-mode session
+SER_LIVE_IDLE_S = float(os.environ.get("SER_LIVE_IDLE_S", "120"))  # idle sessions deleted after
+SER_LIVE_SESSIONS_PER_IP = int(os.environ.get("SER_LIVE_SESSIONS_PER_IP", "8"))
+# Proxies in front of the app that append to X-Forwarded-For (1 behind a PaaS router): the
+# client's address is that many entries from the right; 0 uses the connection's address.
+SER_PROXY_HOPS = int(os.environ.get("SER_PROXY_HOPS", "0"))
 FILE_UPLOAD_HANDLERS = ["django.core.files.uploadhandler.TemporaryFileUploadHandler"]
 FILE_UPLOAD_TEMP_DIR = os.environ.get("UPLOAD_TEMP_DIR") or None
 DATA_UPLOAD_MAX_MEMORY_SIZE = int(2.5 * 1024 * 1024)   # non-file bodies (e.g. Live-mode PCM chunks)

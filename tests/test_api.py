@@ -17,7 +17,7 @@ from tests.test_web import FORMATS
 pytestmark = pytest.mark.django_db
 
 PREDICT_KEYS = {"emotion", "confidence", "probabilities", "gender", "gender_confidence",
-                "duration_s", "processing_ms"}
+                "duration_s", "processing_ms", "uncertain", "top_two"}
 
 
 @pytest.fixture(scope="module")
@@ -81,6 +81,31 @@ def test_schema_documents_the_api(spec):
         assert status in spec["paths"]["/api/predict"]["post"]["responses"]
 
 
+def test_uncertain_answers_are_flagged_with_the_top_two(client, spec):
+    """The `uncertain` flag follows the model's cross-validated threshold on the calibrated top
+    probability, and `top_two` lists the two most likely emotions (documented in the schema)."""
+    documented = spec["components"]["schemas"]["PredictionOut"]["properties"]
+    assert "threshold" in documented["uncertain"]["description"]
+    assert documented["top_two"]["type"] == "array"
+    threshold = services_threshold()
+    seen = set()
+    for actor, emotion in ((a, e) for a in (1, 2, 3, 4) for e in range(1, 9)):
+        if len(seen) == 2:
+            break
+        body = conforms(spec, predict(client, clip_path(actor, emotion, intensity=1)),
+                        "/api/predict", "post")
+        ranked = sorted(body["probabilities"], key=body["probabilities"].get, reverse=True)
+        assert body["top_two"] == ranked[:2] and body["top_two"][0] == body["emotion"]
+        assert body["uncertain"] == (body["confidence"] < threshold)
+        seen.add(body["uncertain"])
+    assert seen == {True, False}  # normal-intensity clips give both kinds of answer
+
+
+def services_threshold():
+    from classifier import services
+    return services.get_predictor().uncertain_below
+
+
 def test_predict_matches_the_predict_command(token_client, spec, account):
     client = token_client
     path = clip_path(9, 5)
@@ -94,6 +119,7 @@ def test_predict_matches_the_predict_command(token_client, spec, account):
         assert body["probabilities"][emotion] == pytest.approx(command["probabilities"][emotion],
                                                                abs=1e-6)
     assert body["duration_s"] == command["duration_s"]
+    assert body["uncertain"] == command["uncertain"] and body["top_two"] == command["top_two"]
     stored = Analysis.objects.get(uid=body["id"])
     assert stored.source == "api" and not stored.audio and stored.user == account
     again = conforms(spec, client.get(f"/api/analyses/{body['id']}"),

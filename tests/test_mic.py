@@ -28,6 +28,13 @@ def test_off_by_default(client, settings, method, url):
     {"REMOTE_ADDR": "not-an-address"},
     {"REMOTE_ADDR": "127.0.0.1", "HTTP_X_FORWARDED_FOR": "203.0.113.7"},  # through a proxy
     {"REMOTE_ADDR": "::1", "HTTP_FORWARDED": "for=203.0.113.7"},
+    {"REMOTE_ADDR": "127.0.0.1", "HTTP_X_CLIENT_IP": "203.0.113.7"},
+    {"REMOTE_ADDR": "127.0.0.1", "HTTP_TRUE_CLIENT_IP": "203.0.113.7"},
+    {"REMOTE_ADDR": "127.0.0.1", "HTTP_CF_CONNECTING_IP": "203.0.113.7"},
+    {"REMOTE_ADDR": "127.0.0.1", "HTTP_FASTLY_CLIENT_IP": "203.0.113.7"},
+    {"REMOTE_ADDR": "127.0.0.1", "HTTP_X_CLUSTER_CLIENT_IP": "203.0.113.7"},
+    {"REMOTE_ADDR": "127.0.0.1", "HTTP_X_ORIGINAL_FORWARDED_FOR": "203.0.113.7"},
+    {"REMOTE_ADDR": "127.0.0.1", "HTTP_VIA": "1.1 cdn.example"},
 ])
 def test_only_for_local_clients_when_enabled(client, settings, method, url, extra):
     settings.SER_SERVER_MIC = True

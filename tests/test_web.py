@@ -112,6 +112,27 @@ def test_result_page_shows_all_parts(client):
     assert client.get(f"/analyses/{a.uid}/audio").status_code == 404
 
 
+def test_uncertain_answer_shows_the_two_most_likely_emotions(client):
+    """Normal-intensity clips give both sure and unsure answers; an unsure one names its two
+    most likely emotions with their probabilities instead of one "confident" word."""
+    seen = set()
+    for actor, emotion in ((a, e) for a in (1, 2, 3, 4) for e in range(1, 9)):
+        if len(seen) == 2:
+            break
+        a = analyse(client, clip_path(actor, emotion, intensity=1))
+        html = client.get(f"/analyses/{a.uid}/").content.decode()
+        (first, p1), (second, p2) = a.top_two_probabilities()
+        if a.uncertain:
+            assert f"{first.capitalize()} or {second}</p>" in html
+            assert f"Uncertain: {first} {round(100 * p1)}%, {second} {round(100 * p2)}%" in html
+            assert "% confident" not in html
+        else:
+            assert f">{a.emotion.capitalize()}</p>" in html
+            assert f"{round(100 * a.confidence)}% confident" in html and "Uncertain" not in html
+        seen.add(a.uncertain)
+    assert seen == {True, False}
+
+
 def test_long_clip_gets_a_segment_timeline(client, tmp_path):
     y = np.concatenate([speech(16000, 1, 1, 5), np.zeros((16000, 1), np.float32),
                         speech(16000, 1, 1, 4), speech(16000, 1, 1, 3)])
@@ -181,11 +202,25 @@ def test_export_csv(client):
     response = client.get("/history/export.csv")
     assert response["Content-Type"].startswith("text/csv")
     assert "attachment" in response["Content-Disposition"]
-    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    assert response.streaming
+    text = b"".join(response.streaming_content).decode()
+    assert all(line.startswith('"') for line in text.splitlines())   # every field quoted
+    rows = list(csv.DictReader(io.StringIO(text)))
     assert len(rows) == 1 and rows[0]["emotion"] == a.emotion and rows[0]["id"] == str(a.uid)
     assert rows[0]["filename"] == "'=HYPERLINK(1)"  # no formula injection into spreadsheets
     assert {f"p_{e}" for e in EMOTIONS} <= set(rows[0])
     assert abs(sum(float(rows[0][f"p_{e}"]) for e in EMOTIONS) - 1) < 1e-3
+
+
+@pytest.mark.parametrize("name, safe", [
+    ("=HYPERLINK(1)", False), ("a;=1+1", False), ("a,=1+1", False), (" =1+1", False),
+    ("\u3000=1+1", False), ("\uff1d1+1", False), ("\uff0bcmd", False), ("-2+3", False),
+    ("@SUM(A1)", False), ("\t=1", False), ("speech.wav", True), ("a b (1).wav", True),
+    ("émotion 😀.wav", True),
+])
+def test_csv_cells_never_start_a_formula(name, safe):
+    from classifier.services import _cell
+    assert _cell(name) == (name if safe else "'" + name)
 
 
 def test_model_page(client):

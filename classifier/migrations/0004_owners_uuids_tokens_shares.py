@@ -16,7 +16,7 @@ def give_uuids(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('classifier', '0002_lazy_plots'),
+        ('classifier', '0003_uncertainty'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
