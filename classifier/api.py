@@ -69,6 +69,14 @@ class Segment(Schema):
     probabilities: dict[str, float]
 
 
+class AdaptationOut(Schema):
+    source: str = Field(description='"profile" (a voice profile) or "session" (what a live '
+                        'session heard of its speaker)')
+    profile: str | None = Field(None, description="the voice profile's name")
+    clips: int = Field(description="clips of the speaker the statistics hold")
+    seconds: float = Field(description="seconds of speech they came from")
+
+
 class PredictionOut(Schema):
     id: str | None = None       # the history id (UUID); absent when nothing was stored
     emotion: str
@@ -85,6 +93,8 @@ class PredictionOut(Schema):
     top_two: list[str] = Field(
         [], description="the two most likely emotions, most likely first")
     segments: list[Segment] | None = None
+    adaptation: AdaptationOut | None = Field(
+        None, description="present when the answer was adapted to the speaker's voice")
 
 
 class ErrorOut(Schema):

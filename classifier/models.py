@@ -34,6 +34,8 @@ class Analysis(Owned):
     processing_ms = models.FloatField()
     uncertain = models.BooleanField(default=False)   # top probability under the model's threshold
     top_two = models.JSONField(default=list, blank=True)  # the two most likely emotions
+    # {"source", "profile", "clips", "seconds"} when adapted to a speaker (ml.speaker), else null
+    adaptation = models.JSONField(null=True, blank=True)
     segments = models.JSONField(default=list, blank=True)
     plot_data = models.BinaryField(default=b"", blank=True)    # ml.audio_plots.plot_data
     waveform_png = models.BinaryField(default=b"", blank=True)   # drawn on first view
@@ -63,7 +65,8 @@ class Analysis(Owned):
                 "probabilities": self.probabilities, "gender": self.gender,
                 "gender_confidence": self.gender_confidence, "duration_s": self.duration_s,
                 "processing_ms": self.processing_ms, "uncertain": self.uncertain,
-                "top_two": self.top_two or [e for e, _ in self.sorted_probabilities()[:2]]}
+                "top_two": self.top_two or [e for e, _ in self.sorted_probabilities()[:2]],
+                "adaptation": self.adaptation}
         if self.segments:
             data["segments"] = self.segments
         return data
