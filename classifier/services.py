@@ -20,7 +20,7 @@ from ml.audio import SAMPLE_RATE, analysable, decode
 from ml import audio_plots
 from ml.segment import timeline
 
-from . import uploads
+from . import profiles, uploads
 from .models import Analysis
 
 LONG_CLIP_S = 6.0      # recordings longer than this also get a per-segment timeline
@@ -68,8 +68,13 @@ def get_predictor():
     return _predictor
 
 
-def analyse_upload(upload, source=Analysis.Source.UPLOAD, keep=False, owner=None):
+def analyse_upload(upload, source=Analysis.Source.UPLOAD, keep=False, owner=None,
+                   profile=None, adaptation=None):
     """Analyse a Django UploadedFile and save it to owner's history; returns the Analysis.
+
+    profile: a VoiceProfile of owner to adapt to; if its owner opted in (profile.learn), the
+    clip's features are then added to it. Without one, adaptation (an ml.speaker.Adaptation,
+    e.g. a live session's own speaker) is used if given, else the generic model.
 
     With owner None (the API without a token) nothing is stored: the Analysis is returned
     unsaved and keep is ignored. Raises ml.AudioError (uploads.UploadRejected for
@@ -83,11 +88,17 @@ def analyse_upload(upload, source=Analysis.Source.UPLOAD, keep=False, owner=None
         decoded = decode(path, max_duration_s=uploads.max_duration_s(), deadline=deadline)
         mono = decoded.samples   # 16 kHz mono: the prediction and the timeline share it
         audio = analysable(decoded)
-        prediction = predictor.predict_audio(audio, started)
+        vector = predictor.features(audio)
+        if profile is not None:
+            adaptation = profiles.adaptation(profile)
+        prediction = predictor.predict_features(
+            vector[None, :], [audio.duration_s], [1000 * (time.perf_counter() - started)],
+            adaptation)[0]
         check_deadline(deadline)
         segments = []
         if len(mono) / SAMPLE_RATE > LONG_CLIP_S:
-            segments = timeline(predictor, mono, window_s=SEGMENT_S, hop_s=SEGMENT_S)
+            segments = timeline(predictor, mono, window_s=SEGMENT_S, hop_s=SEGMENT_S,
+                                adaptation=adaptation)
         check_deadline(deadline)
         analysis = Analysis(source=source, filename=(upload.name or "")[:255],
                             segments=segments, **prediction.to_dict())
@@ -105,6 +116,7 @@ def analyse_upload(upload, source=Analysis.Source.UPLOAD, keep=False, owner=None
             if analysis.audio:
                 analysis.audio.delete(save=False)
             raise
+        profiles.learn_from(profile, vector, audio.duration_s)
     return analysis
 
 
