@@ -97,16 +97,17 @@ def production_env(folder, port, **overrides):
     return env
 
 
-def _run_in_shell(command, env, **kwargs):
+def _run_in_shell(command, env, exec_=True, **kwargs):
     # A PaaS runs Procfile commands through a shell; `exec` keeps gunicorn as our child.
-    return subprocess.Popen(["sh", "-c", "exec " + command], cwd=ROOT, env=env, **kwargs)
+    return subprocess.Popen(["sh", "-c", ("exec " if exec_ else "") + command], cwd=ROOT,
+                            env=env, **kwargs)
 
 
 def prepare(env):
     """Run the Procfile's release command and collectstatic (what the platform's build does)."""
     for command in (procfile("release"), "python manage.py collectstatic --noinput -v0"):
-        proc = _run_in_shell(command, env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                             text=True)
+        proc = _run_in_shell(command, env, exec_=False, stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, text=True)
         out, _ = proc.communicate(timeout=300)
         if proc.returncode:
             raise RuntimeError(f"`{command}` failed ({proc.returncode}):\n{out}")
