@@ -5,7 +5,8 @@ Chunked HTTP rather than WebSockets: it runs unchanged under gunicorn/WSGI on an
 any proxy, with Django's CSRF protection and no ASGI server or channel layer to operate. A
 session is a random capability token naming a raw PCM file in a temporary folder, so every
 worker process of the machine can serve every chunk. The file name also carries keyed hashes of
-the client's address and visitor cookie: a visitor has at most SESSIONS_PER_VISITOR sessions
+the client's address and of its owner (classifier/owners.py: account or visitor cookie), so
+another owner's chunk, save or discard is a 404; an owner has at most SESSIONS_PER_VISITOR sessions
 (starting another ends their oldest), an address at most settings.SER_LIVE_SESSIONS_PER_IP
 (429), the machine at most MAX_SESSIONS (503, a last resort); a session idle for
 settings.SER_LIVE_IDLE_S is deleted. A missing session is a JSON 404, and is never re-created:
@@ -25,13 +26,11 @@ import re
 import secrets
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
 from django.conf import settings
-from django.core import signing
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.http import JsonResponse
 from django.urls import path, reverse
@@ -41,7 +40,7 @@ from ml import SAMPLE_RATE, AudioError, ModelError
 from ml.audio import to_mono_16k
 from ml.segment import latest, speech_regions
 
-from . import services, uploads
+from . import limits, services, uploads
 from .models import Analysis
 
 WINDOW_S = 2.5          # the timeline shows the emotion of the last WINDOW_S
@@ -51,7 +50,6 @@ SESSIONS_PER_VISITOR = 2   # a visitor's older sessions beyond this are ended
 MAX_SESSIONS = 500      # open sessions on the machine at once, whoever opened them (last resort)
 RATES = range(8000, 96001)
 TOKEN = re.compile(r"^[0-9a-f]{32}$")
-VISITOR_COOKIE, VISITOR_SALT = "ser_visitor", "classifier.owners.visitor"
 SAVING = ".saving"      # suffix of a session file claimed by a save
 
 
@@ -67,31 +65,11 @@ def _tag(text):
     return hashlib.sha256(f"{settings.SECRET_KEY}:live:{text}".encode()).hexdigest()[:16]
 
 
-def client_ip(request):
-    """The client's address: REMOTE_ADDR, or the entry settings.SER_PROXY_HOPS proxies from the
-    right of X-Forwarded-For (what the platform's own router saw; earlier entries are the
-    client's to forge)."""
-    hops = settings.SER_PROXY_HOPS
-    forwarded = [p.strip() for p in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")
-                 if p.strip()]
-    if hops > 0 and len(forwarded) >= hops:
-        return forwarded[-hops]
-    return request.META.get("REMOTE_ADDR", "")
-
-
-def _visitor(request):
-    """(visitor id from the signed visitor cookie, True if it is new and must be set)."""
-    try:
-        return str(uuid.UUID(request.get_signed_cookie(VISITOR_COOKIE, salt=VISITOR_SALT))), False
-    except (KeyError, ValueError, signing.BadSignature):
-        return str(uuid.uuid4()), True
-
-
-def _session_file(token):
-    """(path, rate) of a live session, or (None, None) when there is no such session."""
+def _session_file(token, owner):
+    """(path, rate) of owner's live session, or (None, None) when owner has no such session."""
     if not TOKEN.match(token):
         return None, None
-    for candidate in _folder().glob(f"{token}_*.pcm"):
+    for candidate in _folder().glob(f"{token}_*_{owner.tag}.pcm"):
         return candidate, int(candidate.stem.split("_")[1])
     return None, None
 
@@ -138,6 +116,7 @@ def _read_pcm(fd, rate, last_s=None):
 
 
 @require_POST
+@limits.limited("live-start", "SER_RATE_LIVE_START")
 def start(request):
     """Open a live session for PCM at ?rate= Hz."""
     try:
@@ -147,8 +126,7 @@ def start(request):
     if rate not in RATES:
         return _error("Give the sample rate as ?rate= (8000 to 96000 Hz).", 400)
     remove_idle()
-    visitor, new_visitor = _visitor(request)
-    address, person = _tag(client_ip(request)), _tag(visitor)
+    address, person = _tag(limits.client_ip(request)), request.owner.tag
     own = _sessions(f"*_{person}")
     for old in own[:max(0, len(own) + 1 - SESSIONS_PER_VISITOR)]:
         old.unlink(missing_ok=True)      # the visitor's oldest sessions make room
@@ -159,23 +137,19 @@ def start(request):
         return _error("Too many live sessions are open; try again in a minute.", 503)
     token = secrets.token_hex(16)
     (_folder() / f"{token}_{rate}_{address}_{person}.pcm").touch(mode=0o600)
-    response = JsonResponse({
+    return JsonResponse({
         "session": token, "window_s": WINDOW_S, "max_s": settings.SER_LIVE_MAX_S,
         "chunk_url": reverse("live_chunk", args=[token]),
         "save_url": reverse("live_save", args=[token]),
         "discard_url": reverse("live_discard", args=[token]),
     })
-    if new_visitor:
-        response.set_signed_cookie(VISITOR_COOKIE, visitor, salt=VISITOR_SALT,
-                                   max_age=365 * 24 * 3600, httponly=True, samesite="Lax",
-                                   secure=settings.SESSION_COOKIE_SECURE)
-    return response
 
 
 @require_POST
+@limits.limited("live-chunk", "SER_RATE_LIVE_CHUNK")
 def chunk(request, token):
     """Append a PCM chunk and answer with the emotion of the last WINDOW_S."""
-    pcm_path, rate = _session_file(token)
+    pcm_path, rate = _session_file(token, request.owner)
     if pcm_path is None:
         return _gone()
     limit = int(MAX_CHUNK_S * rate * 2)
@@ -213,8 +187,8 @@ def chunk(request, token):
 
 @require_POST
 def save(request, token):
-    """Analyse the whole session, save it to the history and end the session."""
-    pcm_path, rate = _session_file(token)
+    """Analyse the whole session, save it to the owner's history and end the session."""
+    pcm_path, rate = _session_file(token, request.owner)
     if pcm_path is None:
         return _gone()
     claimed = pcm_path.with_name(pcm_path.name + SAVING)
@@ -236,18 +210,19 @@ def save(request, token):
                                 content_type="audio/wav")
     try:
         analysis = services.analyse_upload(upload, Analysis.Source.LIVE,
-                                           keep=request.POST.get("keep") == "1")
+                                           keep=request.POST.get("keep") == "1",
+                                           owner=request.owner)
     except AudioError as exc:
         return _error(str(exc), uploads.status_for(exc))
     except ModelError as exc:
         return _error(str(exc), 503)
-    return JsonResponse({"id": analysis.pk, "url": reverse("result", args=[analysis.pk])})
+    return JsonResponse({"id": str(analysis.uid), "url": reverse("result", args=[analysis.uid])})
 
 
 @require_POST
 def discard(request, token):
     """End a session without saving anything."""
-    pcm_path, _ = _session_file(token)
+    pcm_path, _ = _session_file(token, request.owner)
     try:
         if pcm_path is None:
             raise FileNotFoundError

@@ -68,11 +68,12 @@ def get_predictor():
     return _predictor
 
 
-def analyse_upload(upload, source=Analysis.Source.UPLOAD, keep=False):
-    """Analyse a Django UploadedFile and save it to the history; returns the Analysis.
+def analyse_upload(upload, source=Analysis.Source.UPLOAD, keep=False, owner=None):
+    """Analyse a Django UploadedFile and save it to owner's history; returns the Analysis.
 
-    Raises ml.AudioError (uploads.UploadRejected for size/emptiness) with a user-facing message,
-    ModelError if the model cannot be loaded. The audio is stored only if keep is true;
+    With owner None (the API without a token) nothing is stored: the Analysis is returned
+    unsaved and keep is ignored. Raises ml.AudioError (uploads.UploadRejected for
+    size/emptiness) with a user-facing message, ModelError if the model cannot be loaded. The audio is stored only if keep is true;
     otherwise nothing of it outlives the request except the result and the compact data its
     waveform and spectrogram pictures are drawn from (plot_png).
     """
@@ -88,10 +89,15 @@ def analyse_upload(upload, source=Analysis.Source.UPLOAD, keep=False):
             segments = []
             if len(mono) / SAMPLE_RATE > LONG_CLIP_S:
                 segments = timeline(predictor, mono, window_s=SEGMENT_S, hop_s=SEGMENT_S)
-            plot_data = audio_plots.plot_data(audio.samples, audio.sample_rate)
+            plot_data = audio_plots.plot_data(audio.samples, audio.sample_rate) if owner else b""
             check_deadline(deadline)
         analysis = Analysis(source=source, filename=(upload.name or "")[:255],
-                            plot_data=plot_data, segments=segments, **prediction.to_dict())
+                            segments=segments, **prediction.to_dict())
+        if owner is None:
+            return analysis
+        analysis.plot_data = plot_data
+        for name, value in owner.fields().items():
+            setattr(analysis, name, value)
         if keep:
             _save_with_audio(analysis, path, upload.name)
         else:
@@ -104,16 +110,17 @@ PLOTS = {"waveform": ("waveform_png", audio_plots.waveform_png),  # kind: (field
          "spectrogram": ("spectrogram_png", audio_plots.spectrogram_png)}
 
 
-def plot_png(pk, kind):
-    """PNG bytes of an analysis' waveform or spectrogram, or None if there is no such analysis.
+def plot_png(rows, kind):
+    """PNG bytes of the waveform or spectrogram of the analysis in rows (a queryset already
+    narrowed to one analysis the caller may see), or None if there is none.
 
     Drawn from the stored plot data the first time it is asked for, then kept in the row.
     """
     field, draw = PLOTS[kind]
-    row = Analysis.objects.filter(pk=pk).values_list(field, "plot_data").first()
+    row = rows.values_list("pk", field, "plot_data").first()
     if row is None:
         return None
-    png, data = row
+    pk, png, data = row
     if png or not data:
         return bytes(png) if png else None
     with _plot_lock:  # matplotlib's font cache and Agg renderer are not thread-safe
@@ -146,11 +153,11 @@ def _save_with_audio(analysis, path, original_name):
         Analysis.objects.filter(pk=analysis.pk).update(audio=stored)
 
 
-def delete_all():
-    """Delete every analysis and every kept audio file; returns how many analyses were deleted."""
+def delete_all(owner):
+    """Delete every analysis of owner and its kept audio; returns how many were deleted."""
     with transaction.atomic():
         count = 0
-        for analysis in Analysis.objects.all().iterator():
+        for analysis in Analysis.objects.owned_by(owner).iterator():
             analysis.delete()
             count += 1
     return count
@@ -188,7 +195,7 @@ def csv_lines(analyses, emotions):
     yield writer.writerow(CSV_COLUMNS + [f"p_{e}" for e in emotions])
     for a in analyses:
         yield writer.writerow(
-            [a.pk, a.created_at.isoformat(), a.source, _cell(a.filename), a.emotion,
+            [a.uid, a.created_at.isoformat(), a.source, _cell(a.filename), a.emotion,
              f"{a.confidence:.4f}", a.gender, f"{a.gender_confidence:.4f}",
              f"{a.duration_s:.3f}", f"{a.processing_ms:.1f}", int(bool(a.audio))]
             + [f"{a.probabilities.get(e, 0.0):.4f}" for e in emotions])
@@ -226,3 +233,17 @@ def _confusion_png_for(content_hash):
         return None
     with _plot_lock:
         return audio_plots.confusion_png(evaluation["confusion_matrix"], evaluation["labels"])
+
+
+def keep_audio_days():
+    """How many days a kept recording is kept (settings.SER_KEEP_AUDIO_DAYS), for pages."""
+    return _days(settings.SER_KEEP_AUDIO_DAYS)
+
+
+def keep_results_days():
+    """How many days an analysis is kept (settings.SER_KEEP_RESULTS_DAYS), for pages."""
+    return _days(settings.SER_KEEP_RESULTS_DAYS)
+
+
+def _days(value):
+    return int(value) if float(value).is_integer() else value

@@ -24,6 +24,8 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture(autouse=True)
 def live_dir(settings, tmp_path):
     settings.FILE_UPLOAD_TEMP_DIR = str(tmp_path)
+    # The session caps are tested here; the rate limits in tests/test_limits.py.
+    settings.SER_RATE_LIVE_START = settings.SER_RATE_LIVE_CHUNK = "off"
     return tmp_path / "ser-live"
 
 
@@ -84,8 +86,8 @@ def test_rolling_timeline_follows_the_speech(client, stream, live_dir):
 
     response = client.post(session["save_url"], {"keep": "1"})
     assert response.status_code == 200, response.content
-    analysis = Analysis.objects.get(pk=response.json()["id"])
-    assert response.json()["url"] == f"/analyses/{analysis.pk}/"
+    analysis = Analysis.objects.get(uid=response.json()["id"])
+    assert response.json()["url"] == f"/analyses/{analysis.uid}/"
     assert analysis.source == Analysis.Source.LIVE and analysis.audio
     assert analysis.segments and analysis.duration_s < len(pcm) / RATE
     assert list(live_dir.glob("*.pcm")) == []

@@ -83,7 +83,7 @@ def test_record_from_the_server_microphone(client, settings, pulse, sentence):
     assert {"listening", "recording"} <= states
     analysis = Analysis.objects.get()
     assert analysis.source == Analysis.Source.SERVER_MIC
-    assert status["url"] == f"/analyses/{analysis.pk}/"
+    assert status["url"] == f"/analyses/{analysis.uid}/"
     assert client.get(status["url"]).status_code == 200
     assert client.post("/mic/stop").status_code == 409        # nothing running any more
 
