@@ -5,7 +5,6 @@ sign-in, accounts, API tokens from the account page and share links."""
 import csv
 import io
 import re
-import time
 
 import numpy as np
 import pytest
@@ -255,6 +254,7 @@ def test_share_links(media):
     html = page.content.decode()
     assert page.status_code == 200 and a.emotion.capitalize() in html
     assert "/delete" not in html and "share-form" not in html and "not shared" in html
+    assert a.filename not in html   # the file name stays private
     assert body(stranger.get(f"/s/{plain.token}/waveform.png")).startswith(b"\x89PNG")
     assert stranger.get(f"/s/{plain.token}/audio").status_code == 404
     assert stranger.get(f"/analyses/{a.uid}/").status_code == 404  # the link opens one page only
