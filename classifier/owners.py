@@ -62,12 +62,6 @@ class Owner:
             return queryset.filter(user_id=self.user_id)
         return queryset.filter(user__isnull=True, visitor=self.visitor)
 
-    def owns(self, row):
-        """True if the (Owned) row belongs to this owner."""
-        if self.is_account:
-            return row.user_id == self.user_id
-        return row.user_id is None and row.visitor == self.visitor
-
 
 class OwnedQuerySet(models.QuerySet):
     def owned_by(self, owner):

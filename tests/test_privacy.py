@@ -5,7 +5,6 @@ sign-in, accounts, API tokens from the account page and share links."""
 import csv
 import io
 import re
-import time
 
 import numpy as np
 import pytest
@@ -255,6 +254,7 @@ def test_share_links(media):
     html = page.content.decode()
     assert page.status_code == 200 and a.emotion.capitalize() in html
     assert "/delete" not in html and "share-form" not in html and "not shared" in html
+    assert a.filename not in html   # the file name stays private
     assert body(stranger.get(f"/s/{plain.token}/waveform.png")).startswith(b"\x89PNG")
     assert stranger.get(f"/s/{plain.token}/audio").status_code == 404
     assert stranger.get(f"/analyses/{a.uid}/").status_code == 404  # the link opens one page only
@@ -278,3 +278,19 @@ def test_old_integer_urls_only_redirect_their_owner():
     assert owner.get(f"/analyses/{a.pk}/").status_code == 404
     assert owner.post(f"/analyses/{mine.pk}/delete").status_code == 405
     assert Analysis.objects.count() == 2
+
+
+def test_tokens_and_share_links_are_bounded(monkeypatch):
+    from classifier import accounts, shares
+    monkeypatch.setattr(accounts, "MAX_TOKENS", 2)
+    monkeypatch.setattr(shares, "MAX_LINKS", 1)
+    client = Client()
+    signed_up(client, "gina")   # makes one token
+    assert client.post("/account/tokens", {"name": "two"}).status_code == 200
+    refused = client.post("/account/tokens", {"name": "three"})
+    assert refused.status_code == 400 and "revoke one first" in refused.content.decode()
+    assert ApiToken.objects.count() == 2
+    a = upload(client, keep=False)
+    client.post(f"/analyses/{a.uid}/share")
+    page = client.post(f"/analyses/{a.uid}/share", follow=True).content.decode()
+    assert "already has 1 share links" in page and ShareLink.objects.count() == 1
