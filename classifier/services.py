@@ -229,6 +229,8 @@ def model_info():
         "libraries": meta.get("libraries", {}),
         "training_data": training,
         "evaluation": evaluation,
+        # out-of-fold figures of the speaker-adapted part (None: the model has none)
+        "adaptation": (meta.get("calibration") or {}).get("adapted"),
     }
 
 

@@ -180,6 +180,9 @@ def model(request):
         ("Gender accuracy", _percent(ev.get("gender_accuracy_mean"))),
         ("Accuracy per fold", ", ".join(_percent(f) for f in ev.get("fold_accuracy", []))),
     ]
+    if info.get("adaptation"):
+        figures.append(("Emotion accuracy adapted to the speaker (1–32 of their clips known)",
+                        _percent(info["adaptation"]["accuracy"])))
     return render(request, "classifier/model.html", {
         "info": info, "protocol": ev.get("protocol", ""), "figures": figures,
         "per_emotion": info["training_data"].get("per_emotion", {}),

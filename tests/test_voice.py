@@ -220,3 +220,9 @@ def test_live_uses_the_voice_profile(client, live_dir):
                                  "seconds": adapted[0]["seconds"]} for x in adapted)
     assert client.post(session["discard_url"]).status_code == 200
     assert not list(live_dir.glob("*"))
+
+
+def test_model_page_reports_the_adapted_model(client):
+    html = client.get("/model/").content.decode()
+    assert "Emotion accuracy adapted to the speaker" in html
+    assert client.get("/voice/").status_code == 200
