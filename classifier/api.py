@@ -32,8 +32,11 @@ api = NinjaAPI(
 
 
 class Segment(Schema):
-    start_s: float
+    start_s: float = Field(description="window start, seconds from the start of the file")
     end_s: float
+    speech_s: float | None = Field(
+        None, description="seconds of detected speech in the window: its weight in the "
+        "recording's overall answer (0 for \"silence\")")
     emotion: str
     confidence: float
     probabilities: dict[str, float]
@@ -109,8 +112,11 @@ def predict(request, file: UploadedFile = File(..., description="the audio file"
     """Analyse one recording. The answer is the `predict --json` object plus the history `id`.
     Probabilities are calibrated (a "0.7" is right about 70% of the time on unseen speakers);
     `uncertain` says when to show the two most likely emotions (`top_two`) instead of one.
-    recordings longer than 6 s also get `segments`, a timeline of 3 s windows (emotion
-    "silence" where nobody speaks). The audio is never kept."""
+    When the speech spans more than 5 s (longer than the training clips) the recording is
+    analysed in overlapping 3 s windows every 1.5 s from the first speech to the last, listed in
+    `segments` (emotion "silence" where nobody speaks), and the answer is their
+    speech-weighted mean. A recording without speech (noise, music, tones) is refused with 400
+    "No speech detected". The audio is never kept."""
     try:
         analysis = services.analyse_upload(file, Analysis.Source.API, keep=False)
     except AudioError as exc:

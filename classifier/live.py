@@ -30,7 +30,7 @@ from django.views.decorators.http import require_POST
 
 from ml import SAMPLE_RATE, AudioError, ModelError
 from ml.audio import to_mono_16k
-from ml.segment import latest, speech_regions
+from ml.segment import latest
 
 from . import services
 from .models import Analysis
@@ -137,14 +137,13 @@ def chunk(request, token):
 
 @require_POST
 def save(request, token):
-    """Analyse the whole session, save it to the history and end the session."""
+    """Analyse the whole session like an upload (a recording without speech is refused with
+    "No speech detected" and nothing is saved), save it to the history, end the session."""
     pcm_path, rate = _session_file(token)
     if pcm_path is None:
         return _error("This live session does not exist (it may have expired).", 404)
     samples = to_mono_16k(_read_pcm(pcm_path, rate), rate)
     pcm_path.unlink(missing_ok=True)
-    if not speech_regions(samples):
-        return _error("No speech was heard in this session, so nothing was saved.", 400)
     wav = io.BytesIO()
     sf.write(wav, samples, SAMPLE_RATE, format="WAV", subtype="PCM_16")
     upload = SimpleUploadedFile(f"live-{time.strftime('%Y%m%d-%H%M%S')}.wav", wav.getvalue(),

@@ -14,15 +14,12 @@ from django.db import transaction
 
 from ml import Predictor
 from ml.errors import TimeLimitError
-from ml.audio import SAMPLE_RATE, analysable, decode
+from ml.audio import SAMPLE_RATE, decode
 from ml import audio_plots
-from ml.segment import timeline
 
 from . import uploads
 from .models import Analysis
 
-LONG_CLIP_S = 6.0      # recordings longer than this also get a per-segment timeline
-SEGMENT_S = 3.0        # length of (non-overlapping) timeline segments
 KEPT_EXTENSIONS = {".wav", ".flac", ".ogg", ".opus", ".mp3", ".m4a", ".aac", ".webm", ".mp4"}
 
 _lock = threading.Lock()
@@ -77,17 +74,13 @@ def analyse_upload(upload, source=Analysis.Source.UPLOAD, keep=False):
     predictor = get_predictor()
     with uploads.temporary_path(upload) as path, analysis_slot() as deadline:
         started = time.perf_counter()
-        decoded = decode(path, max_duration_s=uploads.max_duration_s(), deadline=deadline)
-        mono = decoded.samples   # 16 kHz mono: the prediction and the timeline share it
-        audio = analysable(decoded)
-        prediction = predictor.predict_audio(audio, started)
+        mono = decode(path, max_duration_s=uploads.max_duration_s(), deadline=deadline).samples
         check_deadline(deadline)
-        segments = []
-        if len(mono) / SAMPLE_RATE > LONG_CLIP_S:
-            segments = timeline(predictor, mono, window_s=SEGMENT_S, hop_s=SEGMENT_S)
+        # one analysis (ml.segment): the headline is the aggregate of the timeline's windows
+        prediction, segments = predictor.analyse(mono, started)
         check_deadline(deadline)
         analysis = Analysis(source=source, filename=(upload.name or "")[:255],
-                            plot_data=audio_plots.plot_data(audio.samples, audio.sample_rate),
+                            plot_data=audio_plots.plot_data(mono, SAMPLE_RATE),  # file's clock
                             segments=segments, **prediction.to_dict())
         if keep:
             with open(path, "rb") as f:

@@ -7,7 +7,8 @@ import numpy as np
 
 from . import artifact as artifact_io
 from . import inference
-from .audio import SAMPLE_RATE, Audio, load_audio, prepare
+from . import segment, vad
+from .audio import SAMPLE_RATE, Audio, decode, prepare
 from .features import extract, get_config
 
 
@@ -90,6 +91,7 @@ class Predictor:
         t = np.arange(int(1.5 * SAMPLE_RATE)) / SAMPLE_RATE
         tone = 0.1 * np.sin(2 * np.pi * 150 * t) * (1 + np.sin(2 * np.pi * 3 * t))
         self.predict_samples(tone.astype(np.float32))
+        vad.load_models()
 
     def predict_samples(self, samples, sample_rate=SAMPLE_RATE):
         """Classify a raw waveform (e.g. a live or timeline window) with the same trimming and
@@ -97,7 +99,18 @@ class Predictor:
         started = time.perf_counter()
         return self.predict_audio(prepare(samples, sample_rate), started)
 
+    def analyse(self, samples, started=None):
+        """The one analysis of a recording (16 kHz mono samples, untrimmed), whatever its
+        length: (Prediction, timeline entries) — see ml.segment. Raises AudioError when it
+        holds no speech."""
+        started = time.perf_counter() if started is None else started
+        plan = segment.plan(samples)
+        X = segment.featurise(plan, self.config)
+        proba, g_proba = self.probabilities(X)
+        return segment.combine(self, plan, proba, g_proba,
+                               1000 * (time.perf_counter() - started))
+
     def predict_file(self, source):
-        """Load (path or binary file object) and classify; raises AudioError for bad input."""
+        """Load (path or binary file object) and analyse it; raises AudioError for bad input."""
         started = time.perf_counter()
-        return self.predict_audio(load_audio(source), started)
+        return self.analyse(decode(source).samples, started)[0]

@@ -137,8 +137,8 @@ def test_long_clip_gets_a_segment_timeline(client, tmp_path):
                         speech(16000, 1, 1, 4), speech(16000, 1, 1, 3)])
     a = analyse(client, write(tmp_path / "long.wav", y, 16000))
     assert len(a.segments) >= 3
-    assert a.segments[0]["start_s"] == 0
-    assert a.segments[-1]["end_s"] == pytest.approx(len(y) / 16000, abs=0.01)
+    assert 0.3 < a.segments[0]["start_s"] < 1.5   # from the first speech ...
+    assert len(y) / 16000 - 1.5 < a.segments[-1]["end_s"] < len(y) / 16000  # ... to the last
     html = client.get(f"/analyses/{a.pk}/").content.decode()
     assert 'id="timeline"' in html and html.count('class="seg ') == len(a.segments)
 
