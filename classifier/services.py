@@ -2,7 +2,9 @@
 upload into a saved Analysis (result, segment timeline, plots, optional kept audio), history."""
 import csv
 import os
+import re
 import threading
+import unicodedata
 import time
 import uuid
 from contextlib import contextmanager
@@ -63,11 +65,12 @@ def get_predictor():
     return _predictor
 
 
-def analyse_upload(upload, source=Analysis.Source.UPLOAD, keep=False):
-    """Analyse a Django UploadedFile and save it to the history; returns the Analysis.
+def analyse_upload(upload, source=Analysis.Source.UPLOAD, keep=False, owner=None):
+    """Analyse a Django UploadedFile and save it to owner's history; returns the Analysis.
 
-    Raises ml.AudioError (uploads.UploadRejected for size/emptiness) with a user-facing message,
-    ModelError if the model cannot be loaded. The audio is stored only if keep is true;
+    With owner None (the API without a token) nothing is stored: the Analysis is returned
+    unsaved and keep is ignored. Raises ml.AudioError (uploads.UploadRejected for
+    size/emptiness) with a user-facing message, ModelError if the model cannot be loaded. The audio is stored only if keep is true;
     otherwise nothing of it outlives the request except the result and the compact data its
     waveform and spectrogram pictures are drawn from (plot_png).
     """
@@ -80,8 +83,12 @@ def analyse_upload(upload, source=Analysis.Source.UPLOAD, keep=False):
         prediction, segments = predictor.analyse(mono, started)
         check_deadline(deadline)
         analysis = Analysis(source=source, filename=(upload.name or "")[:255],
-                            plot_data=audio_plots.plot_data(mono, SAMPLE_RATE),  # file's clock
                             segments=segments, **prediction.to_dict())
+        if owner is None:
+            return analysis
+        analysis.plot_data = audio_plots.plot_data(mono, SAMPLE_RATE)  # the file's clock
+        for name, value in owner.fields().items():
+            setattr(analysis, name, value)
         if keep:
             with open(path, "rb") as f:
                 analysis.audio.save(_kept_name(upload.name), File(f), save=False)
@@ -99,16 +106,17 @@ PLOTS = {"waveform": ("waveform_png", audio_plots.waveform_png),  # kind: (field
          "spectrogram": ("spectrogram_png", audio_plots.spectrogram_png)}
 
 
-def plot_png(pk, kind):
-    """PNG bytes of an analysis' waveform or spectrogram, or None if there is no such analysis.
+def plot_png(rows, kind):
+    """PNG bytes of the waveform or spectrogram of the analysis in rows (a queryset already
+    narrowed to one analysis the caller may see), or None if there is none.
 
     Drawn from the stored plot data the first time it is asked for, then kept in the row.
     """
     field, draw = PLOTS[kind]
-    row = Analysis.objects.filter(pk=pk).values_list(field, "plot_data").first()
+    row = rows.values_list("pk", field, "plot_data").first()
     if row is None:
         return None
-    png, data = row
+    pk, png, data = row
     if png or not data:
         return bytes(png) if png else None
     with _plot_lock:  # matplotlib's font cache and Agg renderer are not thread-safe
@@ -122,36 +130,52 @@ def _kept_name(original):
     return uuid.uuid4().hex + (ext if ext in KEPT_EXTENSIONS else ".audio")
 
 
-def delete_all():
-    """Delete every analysis and every kept audio file; returns how many analyses were deleted."""
+def delete_all(owner):
+    """Delete every analysis of owner and its kept audio; returns how many were deleted."""
     with transaction.atomic():
         count = 0
-        for analysis in Analysis.objects.all().iterator():
+        for analysis in Analysis.objects.owned_by(owner).iterator():
             analysis.delete()
             count += 1
     return count
 
 
-CSV_SAFE_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+# First characters that make a spreadsheet cell a formula (also in their full-width forms,
+# which spreadsheets fold to these).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n", "|", "%")
+CSV_COLUMNS = ["id", "created_at", "source", "filename", "emotion", "confidence", "gender",
+               "gender_confidence", "duration_s", "processing_ms", "audio_kept"]
 
 
 def _cell(value):
-    """A CSV cell that spreadsheets will not run as a formula."""
+    """A CSV cell that spreadsheets will not run as a formula: prefixed with ' when it, or any
+    part of it after a , or ; (a separator in some locales), starts with a formula character
+    once spaces are dropped and full-width characters folded (NFKC)."""
     text = str(value)
-    return "'" + text if text.startswith(CSV_SAFE_PREFIXES) else text
+    parts = re.split(r"[,;]", unicodedata.normalize("NFKC", text))
+    if any(part.lstrip(" \u00a0\u3000").startswith(FORMULA_STARTS) for part in parts):
+        return "'" + text
+    return text
 
 
-def write_csv(out, analyses, emotions):
-    """Write the history as CSV (one row per analysis, one probability column per emotion)."""
-    writer = csv.writer(out)
-    writer.writerow(["id", "created_at", "source", "filename", "emotion", "confidence", "gender",
-                     "gender_confidence", "duration_s", "processing_ms", "audio_kept"]
-                    + [f"p_{e}" for e in emotions])
+class _Line:
+    """A file-like object whose write() returns what was written (for csv.writer)."""
+
+    def write(self, text):
+        return text
+
+
+def csv_lines(analyses, emotions):
+    """The history as CSV lines, one row per analysis, one probability column per emotion;
+    every field quoted, so a separator inside a cell never starts a new one."""
+    writer = csv.writer(_Line(), quoting=csv.QUOTE_ALL)
+    yield writer.writerow(CSV_COLUMNS + [f"p_{e}" for e in emotions])
     for a in analyses:
-        writer.writerow([a.pk, a.created_at.isoformat(), a.source, _cell(a.filename), a.emotion,
-                         f"{a.confidence:.4f}", a.gender, f"{a.gender_confidence:.4f}",
-                         f"{a.duration_s:.3f}", f"{a.processing_ms:.1f}", int(bool(a.audio))]
-                        + [f"{a.probabilities.get(e, 0.0):.4f}" for e in emotions])
+        yield writer.writerow(
+            [a.uid, a.created_at.isoformat(), a.source, _cell(a.filename), a.emotion,
+             f"{a.confidence:.4f}", a.gender, f"{a.gender_confidence:.4f}",
+             f"{a.duration_s:.3f}", f"{a.processing_ms:.1f}", int(bool(a.audio))]
+            + [f"{a.probabilities.get(e, 0.0):.4f}" for e in emotions])
 
 
 def model_info():
@@ -186,3 +210,17 @@ def _confusion_png_for(content_hash):
         return None
     with _plot_lock:
         return audio_plots.confusion_png(evaluation["confusion_matrix"], evaluation["labels"])
+
+
+def keep_audio_days():
+    """How many days a kept recording is kept (settings.SER_KEEP_AUDIO_DAYS), for pages."""
+    return _days(settings.SER_KEEP_AUDIO_DAYS)
+
+
+def keep_results_days():
+    """How many days an analysis is kept (settings.SER_KEEP_RESULTS_DAYS), for pages."""
+    return _days(settings.SER_KEEP_RESULTS_DAYS)
+
+
+def _days(value):
+    return int(value) if float(value).is_integer() else value

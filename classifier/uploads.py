@@ -108,8 +108,8 @@ def discard_body(request, chunk=64 * 1024):
 
 
 def wants_json(request):
-    """True for API requests and clients that ask for JSON."""
-    return (request.path.startswith("/api/")
+    """True for API and Live-mode requests and clients that ask for JSON."""
+    return (request.path.startswith(("/api/", "/live/"))
             or "application/json" in request.headers.get("Accept", ""))
 
 

@@ -1,16 +1,17 @@
-"""Pages: parse the request, call the service layer, render."""
+"""Pages: parse the request, call the service layer, render. Every query of analyses goes
+through request.owner (classifier/owners.py): another owner's item is a 404."""
 import mimetypes
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from ml import AudioError, ModelError
 
-from . import services, uploads
+from . import limits, services, uploads
 from .forms import AnalyseForm
 from .models import Analysis
 
@@ -22,7 +23,17 @@ def _home(request, form, error=None, status=200):
     return render(request, "classifier/home.html",
                   {"form": form, "error": error, "accept": ACCEPT,
                    "max_mb": round(uploads.max_bytes() / 2**20),
-                   "max_s": round(uploads.max_duration_s())}, status=status)
+                   "max_s": round(uploads.max_duration_s()),
+                   "keep_days": services.keep_audio_days()}, status=status)
+
+
+def owned(request):
+    """The analyses of the caller (request.owner), heavy columns deferred."""
+    return Analysis.objects.owned_by(request.owner).defer(*services.HEAVY_FIELDS)
+
+
+def _owned_one(request, uid):
+    return get_object_or_404(owned(request), uid=uid)
 
 
 @require_GET
@@ -32,6 +43,7 @@ def home(request):
 
 
 @require_http_methods(["GET", "POST"])
+@limits.limited("analyse", "SER_RATE_ANALYSE")
 def analyse(request):
     """Analyse the posted clip; on success go to its result page, else show the error."""
     if request.method == "GET":
@@ -42,26 +54,26 @@ def analyse(request):
         return _home(request, form, first, status=400)
     try:
         analysis = services.analyse_upload(form.cleaned_data["file"], form.cleaned_data["source"],
-                                           form.cleaned_data["keep"])
+                                           form.cleaned_data["keep"], owner=request.owner)
     except AudioError as exc:
         return _home(request, form, str(exc), status=uploads.status_for(exc))
     except ModelError as exc:
         return _home(request, form, str(exc), status=503)
-    return redirect(reverse("result", args=[analysis.pk]) + "?new=1")
+    return redirect(reverse("result", args=[analysis.uid]) + "?new=1")
 
 
 @require_GET
-def result(request, pk):
-    """One analysis: emotion, probabilities, plots, player, timeline."""
-    analysis = get_object_or_404(Analysis.objects.defer(*services.HEAVY_FIELDS), pk=pk)
+def result(request, uid):
+    """One analysis: emotion, probabilities, plots, player, timeline, share links."""
+    analysis = _owned_one(request, uid)
     return render(request, "classifier/result.html",
-                  {"a": analysis, "fresh": request.GET.get("new") == "1"})
+                  {"a": analysis, "fresh": request.GET.get("new") == "1",
+                   "shares": analysis.shares.all(), "owner_view": True,
+                   "keep_days": services.keep_audio_days()})
 
 
-@require_GET
-def plot(request, pk, kind):
-    """The waveform or spectrogram PNG of an analysis."""
-    png = services.plot_png(pk, kind)
+def png_response(png):
+    """A PNG plot answer (404 when there is none)."""
     if not png:
         raise Http404("No such analysis.")
     response = HttpResponse(png, content_type="image/png")
@@ -70,9 +82,13 @@ def plot(request, pk, kind):
 
 
 @require_GET
-def audio(request, pk):
-    """The kept audio file of an analysis (404 when it was not kept)."""
-    analysis = get_object_or_404(Analysis, pk=pk)
+def plot(request, uid, kind):
+    """The waveform or spectrogram PNG of an analysis."""
+    return png_response(services.plot_png(owned(request).filter(uid=uid), kind))
+
+
+def audio_response(analysis):
+    """Stream the kept audio file of analysis (404 when it was not kept)."""
     if not analysis.audio:
         raise Http404("The audio of this analysis was not kept.")
     try:
@@ -80,45 +96,64 @@ def audio(request, pk):
     except FileNotFoundError:
         raise Http404("The audio file is missing.") from None
     kind = mimetypes.guess_type(analysis.audio.name)[0] or "application/octet-stream"
-    return FileResponse(handle, content_type=kind, filename=analysis.filename or None)
+    response = FileResponse(handle, content_type=kind, filename=analysis.filename or None)
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@require_GET
+def audio(request, uid):
+    """The kept audio of one of the caller's analyses, streamed through Django."""
+    return audio_response(_owned_one(request, uid))
 
 
 @require_POST
-def delete(request, pk):
+def delete(request, uid):
     """Delete one analysis and its kept audio."""
-    get_object_or_404(Analysis, pk=pk).delete()
+    _owned_one(request, uid).delete()
     messages.success(request, "The analysis was deleted.")
     return redirect("history")
 
 
+@require_GET
+def legacy(request, pk, rest):
+    """Old integer URLs (/analyses/7/...): the owner is sent to the new address; everyone
+    else gets 404, as for any item that is not theirs."""
+    analysis = get_object_or_404(owned(request), pk=pk)
+    return redirect(f"/analyses/{analysis.uid}/{rest}")
+
+
 @require_POST
 def delete_all(request):
-    """Delete the whole history and every kept audio file."""
-    count = services.delete_all()
+    """Delete the caller's whole history and every kept audio file of it."""
+    count = services.delete_all(request.owner)
     messages.success(request, f"Deleted {count} analys{'is' if count == 1 else 'es'}.")
     return redirect("history")
 
 
 @require_GET
 def history(request):
-    """Past analyses, newest first, paginated."""
-    page = Paginator(Analysis.objects.defer(*services.HEAVY_FIELDS), PAGE_SIZE)
+    """The caller's past analyses, newest first, paginated."""
+    page = Paginator(owned(request), PAGE_SIZE)
     return render(request, "classifier/history.html",
-                  {"page": page.get_page(request.GET.get("page"))})
+                  {"page": page.get_page(request.GET.get("page")),
+                   "keep_days": services.keep_audio_days(),
+                   "result_days": services.keep_results_days()})
 
 
 @require_GET
 def export_csv(request):
-    """The whole history as a CSV download."""
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = 'attachment; filename="ser-history.csv"'
-    analyses = Analysis.objects.defer(*services.HEAVY_FIELDS).iterator()
+    """The caller's whole history as a CSV download, streamed row by row (memory does not
+    grow with the history)."""
+    analyses = owned(request).iterator(chunk_size=500)
     try:
         emotions = services.get_predictor().artifact.emotions
     except ModelError:
-        emotions = sorted({e for a in Analysis.objects.only("probabilities")
-                           for e in a.probabilities})
-    services.write_csv(response, analyses, emotions)
+        emotions = sorted({e for p in Analysis.objects.owned_by(request.owner)
+                           .values_list("probabilities", flat=True).iterator() for e in p})
+    response = StreamingHttpResponse(services.csv_lines(analyses, emotions),
+                                     content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="ser-history.csv"'
     return response
 
 

@@ -58,3 +58,20 @@ def reliability_diagram(curves, path, title="Reliability (unseen speakers)"):
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
+
+
+def enrolment_curve(curves, path, title="Speaker adaptation (unseen speakers)"):
+    """Plot accuracy against the number of reference clips ({label: [(clips, accuracy)]})."""
+    fig, ax = plt.subplots(figsize=(6, 4), dpi=100)
+    for label, points in curves.items():
+        x, y = zip(*points)
+        ax.plot(x, 100 * np.asarray(y), marker="o", label=label)
+    ax.set_xscale("symlog", linthresh=1)
+    ax.set_xlabel("reference clips of the speaker (0 = generic model)")
+    ax.set_ylabel("accuracy, 8 emotions (%)")
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)

@@ -127,13 +127,14 @@ def aggregate(proba, weights):
     return mean / mean.sum()
 
 
-def combine(predictor, plan, proba, g_proba, processing_ms):
+def combine(predictor, plan, proba, g_proba, processing_ms, adaptation=None):
     """(Prediction of the whole recording, timeline entries) from the calibrated probabilities
-    of the plan's speech windows (rows in order). The timeline is empty for a single window."""
+    of the plan's speech windows (rows in order). The timeline is empty for a single window.
+    adaptation: how the probabilities were adapted to the speaker (reported as is)."""
     speech = plan.speech_windows
     weights = [w.speech_s for w in speech]
     prediction = predictor.make_prediction(aggregate(proba, weights), aggregate(g_proba, weights),
-                                           plan.analysed_s, processing_ms)
+                                           plan.analysed_s, processing_ms, adaptation)
     if plan.single:
         return prediction, []
     rows = iter(range(len(speech)))

@@ -23,7 +23,7 @@ DURATION_JS = """a => new Promise(resolve => {
 
 def expect_result(page):
     """Assert the page is a complete result page; return the emotion shown."""
-    page.wait_for_url(re.compile(r"/analyses/\d+/"))
+    page.wait_for_url(re.compile(r"/analyses/[0-9a-f-]{36}/"))
     emotion = page.locator("#emotion").inner_text()
     assert EMOTION_RE.fullmatch(emotion)
     assert page.locator("#bars meter").count() == len(EMOTIONS)

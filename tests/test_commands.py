@@ -10,7 +10,7 @@ from ml.dataset import EMOTIONS
 from tests.audio_factory import DATA_DIR, clip_path
 
 KEYS = {"file", "emotion", "confidence", "probabilities", "gender", "gender_confidence",
-        "duration_s", "processing_ms", "uncertain", "top_two"}
+        "duration_s", "processing_ms", "uncertain", "top_two", "adaptation"}
 
 
 def run_predict(*args):

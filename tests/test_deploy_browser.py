@@ -56,7 +56,7 @@ def test_recording_playback_upload_and_live_mode_under_the_csp(page):
 
     page.check("#keep-record")
     page.click("#rec-analyse")
-    page.wait_for_url(re.compile(r"/analyses/\d+/"))
+    page.wait_for_url(re.compile(r"/analyses/[0-9a-f-]{36}/"))
     page.wait_for_load_state("networkidle")
     for img in page.locator("figure img").all():
         assert img.evaluate("i => i.complete && i.naturalWidth > 100")

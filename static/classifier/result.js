@@ -5,7 +5,7 @@ const player = document.getElementById("local-audio");
 const note = document.getElementById("audio-note");
 
 if (player && window.indexedDB) {
-  clipFor(Number(player.dataset.analysis), player.dataset.fresh === "1")
+  clipFor(player.dataset.analysis, player.dataset.fresh === "1")
     .then((blob) => {
       if (!blob) return;
       player.src = URL.createObjectURL(blob);
