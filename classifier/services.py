@@ -14,7 +14,7 @@ from django.conf import settings
 from django.core.files import File
 from django.db import transaction
 
-from ml import Predictor
+from ml import ModelError, Predictor
 from ml.errors import TimeLimitError
 from ml.audio import SAMPLE_RATE, decode
 from ml import audio_plots
@@ -195,6 +195,22 @@ def model_info():
         "training_data": training,
         "evaluation": evaluation,
     }
+
+
+def model_facts():
+    """What the loaded model knows, for the pages' plain sentence: {"actors", "emotions",
+    "accuracy" (% on unseen actors), "chance" (%)}; None if the model cannot be loaded."""
+    try:
+        meta = get_predictor().artifact.metadata
+    except ModelError:
+        return None
+    emotions = meta.get("emotions") or []
+    accuracy = (meta.get("evaluation") or {}).get("accuracy_mean")
+    if not emotions or accuracy is None:
+        return None
+    return {"actors": len((meta.get("training_data") or {}).get("actors", [])),
+            "emotions": len(emotions), "accuracy": round(100 * accuracy),
+            "chance": round(100 / len(emotions))}
 
 
 def model_confusion_png():
