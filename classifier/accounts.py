@@ -48,11 +48,16 @@ def account(request):
     return _account_page(request)
 
 
+MAX_TOKENS = 20   # per account
+
+
 @login_required
 @require_POST
 def token_create(request):
     """Make a personal API token; its secret is shown once, on this answer only."""
     form = TokenForm(request.POST)
+    if form.is_valid() and request.user.api_tokens.count() >= MAX_TOKENS:
+        form.add_error(None, f"You already have {MAX_TOKENS} tokens; revoke one first.")
     if not form.is_valid():
         return _account_page(request, token_form=form, status=400)
     _, secret = tokens.create(request.user, form.cleaned_data["name"])

@@ -53,9 +53,10 @@ TOKEN = re.compile(r"^[0-9a-f]{32}$")
 SAVING = ".saving"      # suffix of a session file claimed by a save
 
 
-def _folder():
+def _folder(create=True):
     folder = Path(settings.FILE_UPLOAD_TEMP_DIR or tempfile.gettempdir()) / "ser-live"
-    folder.mkdir(mode=0o700, exist_ok=True)
+    if create:
+        folder.mkdir(mode=0o700, exist_ok=True)
     return folder
 
 
@@ -81,15 +82,18 @@ def _gone():
     return _error("This live session does not exist (it may have expired).", 404)
 
 
-def _remove_idle():
-    """Delete sessions (and abandoned saves) idle for longer than settings.SER_LIVE_IDLE_S."""
-    cutoff = time.time() - settings.SER_LIVE_IDLE_S
-    for old in _folder().glob("*.pcm*"):
+def remove_idle():
+    """Delete sessions (and abandoned saves) idle for longer than settings.SER_LIVE_IDLE_S;
+    returns how many."""
+    cutoff, count = time.time() - settings.SER_LIVE_IDLE_S, 0
+    for old in _folder(create=False).glob("*.pcm*"):
         try:
             if old.stat().st_mtime < cutoff:
                 old.unlink()
+                count += 1
         except FileNotFoundError:
             pass  # another worker removed it first
+    return count
 
 
 def _sessions(pattern="*"):
@@ -121,7 +125,7 @@ def start(request):
         rate = 0
     if rate not in RATES:
         return _error("Give the sample rate as ?rate= (8000 to 96000 Hz).", 400)
-    _remove_idle()
+    remove_idle()
     address, person = _tag(limits.client_ip(request)), request.owner.tag
     own = _sessions(f"*_{person}")
     for old in own[:max(0, len(own) + 1 - SESSIONS_PER_VISITOR)]:

@@ -4,8 +4,8 @@ import csv
 import os
 import re
 import threading
-import unicodedata
 import time
+import unicodedata
 import uuid
 from contextlib import contextmanager
 from functools import lru_cache
@@ -15,9 +15,9 @@ from django.core.files import File
 from django.db import transaction
 
 from ml import ModelError, Predictor
-from ml.errors import TimeLimitError
-from ml.audio import SAMPLE_RATE, decode
 from ml import audio_plots
+from ml.audio import SAMPLE_RATE, decode
+from ml.errors import TimeLimitError
 
 from . import uploads
 from .models import Analysis
@@ -75,29 +75,27 @@ def analyse_upload(upload, source=Analysis.Source.UPLOAD, keep=False, owner=None
     waveform and spectrogram pictures are drawn from (plot_png).
     """
     predictor = get_predictor()
-    with uploads.temporary_path(upload) as path, analysis_slot() as deadline:
-        started = time.perf_counter()
-        mono = decode(path, max_duration_s=uploads.max_duration_s(), deadline=deadline).samples
-        check_deadline(deadline)
-        # one analysis (ml.segment): the headline is the aggregate of the timeline's windows
-        prediction, segments = predictor.analyse(mono, started)
-        check_deadline(deadline)
+    with uploads.temporary_path(upload) as path:
+        with analysis_slot() as deadline:
+            started = time.perf_counter()
+            mono = decode(path, max_duration_s=uploads.max_duration_s(),
+                          deadline=deadline).samples
+            check_deadline(deadline)
+            # one analysis (ml.segment): the headline is the aggregate of the timeline's windows
+            prediction, segments = predictor.analyse(mono, started)
+            plot_data = audio_plots.plot_data(mono, SAMPLE_RATE) if owner else b""  # file clock
+            check_deadline(deadline)
         analysis = Analysis(source=source, filename=(upload.name or "")[:255],
                             segments=segments, **prediction.to_dict())
         if owner is None:
             return analysis
-        analysis.plot_data = audio_plots.plot_data(mono, SAMPLE_RATE)  # the file's clock
+        analysis.plot_data = plot_data
         for name, value in owner.fields().items():
             setattr(analysis, name, value)
         if keep:
-            with open(path, "rb") as f:
-                analysis.audio.save(_kept_name(upload.name), File(f), save=False)
-        try:
+            _save_with_audio(analysis, path, upload.name)
+        else:
             analysis.save()
-        except BaseException:
-            if analysis.audio:
-                analysis.audio.delete(save=False)
-            raise
     return analysis
 
 
@@ -128,6 +126,25 @@ def plot_png(rows, kind):
 def _kept_name(original):
     ext = os.path.splitext(original or "")[1].lower()
     return uuid.uuid4().hex + (ext if ext in KEPT_EXTENSIONS else ".audio")
+
+
+def _save_with_audio(analysis, path, original_name):
+    """Save the row, then the file it names: a crash at any point leaves at worst a row whose
+    audio is missing (shown as such, and cleared by `manage.py cleanup`), never a file that no
+    row names."""
+    field = analysis.audio.field
+    analysis.audio.name = field.generate_filename(analysis, _kept_name(original_name))
+    analysis.save()
+    try:
+        with open(path, "rb") as f:
+            stored = field.storage.save(analysis.audio.name, File(f))
+    except BaseException:
+        Analysis.objects.filter(pk=analysis.pk).update(audio="")
+        analysis.audio.name = ""
+        raise
+    if stored != analysis.audio.name:   # the storage chose another name
+        analysis.audio.name = stored
+        Analysis.objects.filter(pk=analysis.pk).update(audio=stored)
 
 
 def delete_all(owner):

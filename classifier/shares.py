@@ -12,10 +12,17 @@ from .models import Analysis, ShareLink
 from .views import audio_response, owned, png_response
 
 
+MAX_LINKS = 10   # per analysis
+
+
 @require_POST
 def create(request, uid):
     """Make a share link to one of the caller's analyses."""
     analysis = get_object_or_404(owned(request), uid=uid)
+    if analysis.shares.count() >= MAX_LINKS:
+        messages.error(request, f"This result already has {MAX_LINKS} share links; revoke one "
+                                f"first.")
+        return redirect("result", uid=analysis.uid)
     ShareLink.objects.create(analysis=analysis, token=secrets.token_urlsafe(24),
                              with_audio=request.POST.get("with_audio") == "on"
                              and bool(analysis.audio))

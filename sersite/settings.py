@@ -174,6 +174,8 @@ SER_MAX_DURATION_S = float(os.environ.get("SER_MAX_DURATION_S", "600"))
 # each worker process runs at most SER_ANALYSES_PER_WORKER at once (bounds its memory and CPU).
 SER_ANALYSIS_TIMEOUT_S = float(os.environ.get("SER_ANALYSIS_TIMEOUT_S", "60"))
 SER_ANALYSES_PER_WORKER = int(os.environ.get("SER_ANALYSES_PER_WORKER", "1"))
+# `manage.py cleanup` (release phase) deletes leftovers older than this: longer than any request.
+SER_ORPHAN_AGE_S = float(os.environ.get("SER_ORPHAN_AGE_S", "900"))
 
 # Live recognition (README "Live recognition"). The server-microphone page records from THIS
 # machine's microphone: off unless SER_SERVER_MIC=1, and even then only for loopback clients.
@@ -184,7 +186,7 @@ SER_LIVE_SESSIONS_PER_IP = int(os.environ.get("SER_LIVE_SESSIONS_PER_IP", "8"))
 # Proxies in front of the app that append to X-Forwarded-For (1 behind a PaaS router): the
 # client's address is that many entries from the right; 0 uses the connection's address.
 SER_PROXY_HOPS = int(os.environ.get("SER_PROXY_HOPS", "0"))
-FILE_UPLOAD_HANDLERS = ["django.core.files.uploadhandler.TemporaryFileUploadHandler"]
+FILE_UPLOAD_HANDLERS = ["classifier.uploads.TemporaryUploadHandler"]
 FILE_UPLOAD_TEMP_DIR = os.environ.get("UPLOAD_TEMP_DIR") or None
 DATA_UPLOAD_MAX_MEMORY_SIZE = int(2.5 * 1024 * 1024)   # non-file bodies (e.g. Live-mode PCM chunks)
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 100

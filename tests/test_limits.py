@@ -104,3 +104,28 @@ def test_client_ip_behind_proxies(settings, rf):
     assert limits.client_ip(request) == "10.0.0.1"   # the header is not trusted by default
     settings.SER_PROXY_HOPS = 1
     assert limits.client_ip(request) == "1.2.3.4"    # what the platform's router saw
+
+
+def test_shared_cache_and_storage_come_from_the_environment(tmp_path):
+    """The database cache by default, Redis with REDIS_URL; S3 storage with a bucket name."""
+    import json
+    import subprocess
+    import sys
+
+    from bench import load
+    code = ("import json, django; from django.conf import settings; django.setup(); "
+            "print(json.dumps([settings.CACHES['default']['BACKEND'], "
+            "settings.STORAGES['default']['BACKEND']]))")
+
+    def seen(**extra):
+        env = {**load.production_env(tmp_path, 8000), **extra,
+               "DJANGO_SETTINGS_MODULE": "sersite.settings"}
+        out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                             text=True, cwd=load.ROOT, timeout=60)
+        assert out.returncode == 0, out.stderr
+        return json.loads(out.stdout)
+
+    assert seen() == ["classifier.ratecache.AtomicDatabaseCache",
+                      "django.core.files.storage.FileSystemStorage"]
+    assert seen(REDIS_URL="redis://cache.internal:6379/0", AWS_STORAGE_BUCKET_NAME="b") == [
+        "django.core.cache.backends.redis.RedisCache", "storages.backends.s3.S3Storage"]

@@ -278,3 +278,19 @@ def test_old_integer_urls_only_redirect_their_owner():
     assert owner.get(f"/analyses/{a.pk}/").status_code == 404
     assert owner.post(f"/analyses/{mine.pk}/delete").status_code == 405
     assert Analysis.objects.count() == 2
+
+
+def test_tokens_and_share_links_are_bounded(monkeypatch):
+    from classifier import accounts, shares
+    monkeypatch.setattr(accounts, "MAX_TOKENS", 2)
+    monkeypatch.setattr(shares, "MAX_LINKS", 1)
+    client = Client()
+    signed_up(client, "gina")   # makes one token
+    assert client.post("/account/tokens", {"name": "two"}).status_code == 200
+    refused = client.post("/account/tokens", {"name": "three"})
+    assert refused.status_code == 400 and "revoke one first" in refused.content.decode()
+    assert ApiToken.objects.count() == 2
+    a = upload(client, keep=False)
+    client.post(f"/analyses/{a.uid}/share")
+    page = client.post(f"/analyses/{a.uid}/share", follow=True).content.decode()
+    assert "already has 1 share links" in page and ShareLink.objects.count() == 1

@@ -68,6 +68,14 @@ def test_purge_applies_the_retention_periods(media):
     assert purge().startswith("Deleted: 0 expired analyses (older than 90 days), 0 kept")
 
 
+def test_purge_clears_expired_sessions():
+    from django.contrib.sessions.models import Session
+    Session.objects.create(session_key="x" * 32, session_data="",
+                           expire_date=timezone.now() - timedelta(days=1))
+    purge()
+    assert not Session.objects.exists()
+
+
 def test_purge_with_no_media_folder_yet():
     assert "0 orphaned audio files" in purge()
 

@@ -1,6 +1,7 @@
-"""`python manage.py purge`: delete expired kept audio and analyses, analyses nobody owns and
-orphaned audio files (README "Privacy"). Run it daily (a PaaS scheduler or cron)."""
+"""`python manage.py purge`: delete expired kept audio and analyses, analyses nobody owns,
+orphaned audio files and expired sign-in sessions (README "Privacy"). Run it daily (a PaaS scheduler or cron)."""
 from django.conf import settings
+from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 from classifier.retention import purge
@@ -16,6 +17,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, dry_run=False, **options):
         counts = purge(settings, dry_run=dry_run)
+        if not dry_run:
+            call_command("clearsessions")   # expired sign-in sessions
         verb = "Would delete" if dry_run else "Deleted"
         self.stdout.write(
             f"{verb}: {counts['analyses']} expired analyses (older than "
