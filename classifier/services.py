@@ -14,12 +14,12 @@ from django.conf import settings
 from django.core.files import File
 from django.db import transaction
 
-from ml import ModelError, Predictor
+from ml import ModelError, Predictor, segment
 from ml import audio_plots
 from ml.audio import SAMPLE_RATE, decode
 from ml.errors import TimeLimitError
 
-from . import uploads
+from . import profiles, uploads
 from .models import Analysis
 
 KEPT_EXTENSIONS = {".wav", ".flac", ".ogg", ".opus", ".mp3", ".m4a", ".aac", ".webm", ".mp4"}
@@ -65,8 +65,13 @@ def get_predictor():
     return _predictor
 
 
-def analyse_upload(upload, source=Analysis.Source.UPLOAD, keep=False, owner=None):
+def analyse_upload(upload, source=Analysis.Source.UPLOAD, keep=False, owner=None,
+                   profile=None, adaptation=None):
     """Analyse a Django UploadedFile and save it to owner's history; returns the Analysis.
+
+    profile: a VoiceProfile of owner to adapt to; if its owner opted in (profile.learn), the
+    clip's features are then added to it. Without one, adaptation (an ml.speaker.Adaptation,
+    e.g. a live session's own speaker) is used if given, else the generic model.
 
     With owner None (the API without a token) nothing is stored: the Analysis is returned
     unsaved and keep is ignored. Raises ml.AudioError (uploads.UploadRejected for
@@ -81,8 +86,12 @@ def analyse_upload(upload, source=Analysis.Source.UPLOAD, keep=False, owner=None
             mono = decode(path, max_duration_s=uploads.max_duration_s(),
                           deadline=deadline).samples
             check_deadline(deadline)
+            if profile is not None:
+                adaptation = profiles.adaptation(profile)
             # one analysis (ml.segment): the headline is the aggregate of the timeline's windows
-            prediction, segments = predictor.analyse(mono, started)
+            plan = segment.plan(mono)
+            features = segment.featurise(plan, predictor.config)
+            prediction, segments = predictor.combine(plan, features, started, adaptation)
             plot_data = audio_plots.plot_data(mono, SAMPLE_RATE) if owner else b""  # file clock
             check_deadline(deadline)
         analysis = Analysis(source=source, filename=(upload.name or "")[:255],
@@ -96,6 +105,7 @@ def analyse_upload(upload, source=Analysis.Source.UPLOAD, keep=False, owner=None
             _save_with_audio(analysis, path, upload.name)
         else:
             analysis.save()
+        profiles.learn_from(profile, features, plan.analysed_s)
     return analysis
 
 
@@ -211,6 +221,8 @@ def model_info():
         "libraries": meta.get("libraries", {}),
         "training_data": training,
         "evaluation": evaluation,
+        # out-of-fold figures of the speaker-adapted part (None: the model has none)
+        "adaptation": (meta.get("calibration") or {}).get("adapted"),
     }
 
 

@@ -145,8 +145,12 @@ class Predictor:
         adaptation is given. Raises AudioError when it holds no speech."""
         started = time.perf_counter() if started is None else started
         plan = segment.plan(samples)
-        X = segment.featurise(plan, self.config)
-        proba, g_proba = self.probabilities(X, adaptation)
+        return self.combine(plan, segment.featurise(plan, self.config), started, adaptation)
+
+    def combine(self, plan, features, started, adaptation=None):
+        """(Prediction, timeline entries) of an ml.segment plan from its windows' feature rows
+        (processing time counted from `started`, a perf_counter value)."""
+        proba, g_proba = self.probabilities(features, adaptation)
         return segment.combine(self, plan, proba, g_proba, 1000 * (time.perf_counter() - started),
                                adaptation.describe() if self.adapts(adaptation) else None)
 

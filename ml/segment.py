@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .audio import SAMPLE_RATE, prepare, to_mono_16k
+from .audio import SAMPLE_RATE, prepare
 from .errors import AudioError
 from .features import extract
 from .vad import speech_regions, speech_seconds
@@ -153,14 +153,16 @@ def combine(predictor, plan, proba, g_proba, processing_ms, adaptation=None):
     return prediction, timeline
 
 
-def classify_window(predictor, samples, start_s, end_s, regions, sample_rate=SAMPLE_RATE):
-    """One timeline entry for [start_s, end_s] of 16 kHz samples, given the speech regions."""
+def classify_window(predictor, samples, start_s, end_s, regions, sample_rate=SAMPLE_RATE,
+                    adaptation=None):
+    """One timeline entry for [start_s, end_s] of 16 kHz samples, given the speech regions
+    (adapted to the speaker when adaptation, an ml.speaker.Adaptation, is given)."""
     speech = speech_seconds(regions, start_s, end_s)
     entry = {"start_s": round(start_s, 3), "end_s": round(end_s, 3)}
     if speech >= MIN_WINDOW_SPEECH_S:
         window = samples[int(round(start_s * sample_rate)):int(round(end_s * sample_rate))]
         try:
-            prediction = predictor.predict_samples(window, sample_rate)
+            prediction = predictor.predict_samples(window, sample_rate, adaptation)
         except AudioError:
             pass  # the classifier's own check found no usable speech: report silence
         else:
@@ -172,17 +174,17 @@ def classify_window(predictor, samples, start_s, end_s, regions, sample_rate=SAM
     return {**entry, "emotion": SILENCE, "confidence": round(quiet, 4), "probabilities": {}}
 
 
-def latest(predictor, samples, window_s=2.5, sample_rate=SAMPLE_RATE):
-    """Timeline entry for the last window_s of samples (a live stream's recent context).
+def latest(predictor, samples, window_s=2.5, adaptation=None):
+    """Timeline entry for the last window_s of 16 kHz samples (a live stream's recent context),
+    adapted to the speaker when adaptation is given.
 
     The energy detector's noise floor comes from all the samples given (pass a few seconds more
     than window_s); Silero scores only the sound near the last window_s. Times are relative to
     the start of samples.
     """
     samples = np.asarray(samples, dtype=np.float32)
-    if samples.ndim != 1 or sample_rate != SAMPLE_RATE:
-        samples = to_mono_16k(samples, sample_rate)
     duration = len(samples) / SAMPLE_RATE
     start = max(0.0, duration - window_s)
     return classify_window(predictor, samples, start, duration,
-                           speech_regions(samples, within=(start, duration)))
+                           speech_regions(samples, within=(start, duration)),
+                           adaptation=adaptation)
