@@ -94,10 +94,11 @@ def add_clip(profile, upload):
     return add_features(profile, vector[None, :], audio.duration_s)
 
 
-def learn_from(profile, vector, seconds):
-    """Add an analysed clip's features when the owner opted in (profile.learn)."""
+def learn_from(profile, vectors, seconds):
+    """Add an analysed recording's feature rows [n, d] (one per speech window, ml.segment)
+    when the owner opted in (profile.learn)."""
     if profile is not None and profile.learn:
-        add_features(profile, vector[None, :], seconds)
+        add_features(profile, vectors, seconds)
 
 
 def reset(profile):
