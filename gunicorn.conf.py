@@ -4,8 +4,12 @@ PORT / HOST: where to listen (the PaaS sets PORT). WEB_CONCURRENCY: worker proce
 per usable core: a request spends part of its time on the socket, the database and the GIL, and
 the preloaded workers share the model's memory; on 2 cores, 4 workers answered 8 concurrent
 clients at ~215 requests/s with a 34 ms median against ~160/s and 56 ms with 2),
-GUNICORN_THREADS: threads per worker (default 2), GUNICORN_TIMEOUT: seconds a request may take
-before its worker is replaced (default 120: a 10-minute upload is analysed well within it).
+GUNICORN_THREADS: threads per worker (default 4: threads mostly wait on sockets; the analyses
+themselves are limited to SER_ANALYSES_PER_WORKER at once per process), GUNICORN_TIMEOUT: seconds
+a worker's main loop may go silent before the worker is replaced (default 120; it does not limit
+a request: requests are bounded by sersite.deadlines and SER_ANALYSIS_TIMEOUT_S).
+The worker class is gunicorn's gthread with a deadline on receiving each request
+(sersite.workers.DeadlineWorker): slow clients are disconnected, not waited for.
 SIGTERM (what a PaaS sends on deploy/scale-down) is a graceful shutdown: workers stop accepting,
 finish their requests for up to GUNICORN_GRACEFUL_TIMEOUT seconds (default 25, under the usual
 30 s before SIGKILL), then exit. The app (Django and the model, sersite/wsgi.py) is loaded once,
@@ -24,9 +28,9 @@ def _int(name, default):
 bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8000')}"
 _cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
 workers = _int("WEB_CONCURRENCY", 2 * (_cores or 1))
-worker_class = "gthread"
+worker_class = "sersite.workers.DeadlineWorker"
 preload_app = True
-threads = _int("GUNICORN_THREADS", 2)
+threads = _int("GUNICORN_THREADS", 4)
 timeout = _int("GUNICORN_TIMEOUT", 120)
 graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 25)
 keepalive = 5
@@ -40,6 +44,16 @@ errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 if os.path.isdir("/dev/shm"):
     worker_tmp_dir = "/dev/shm"   # heartbeat files off a possibly slow disk
+
+
+
+def child_exit(server, worker):
+    """A worker ended (even SIGKILLed): delete the temporary uploads it was writing."""
+    from classifier.uploads import remove_temp_files
+    removed = remove_temp_files(pid=worker.pid)
+    if removed:
+        server.log.warning("Removed %d temporary upload(s) of worker %s", removed, worker.pid)
+
 
 # Workers x threads already use the cores: keep numeric libraries single-threaded per request.
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):

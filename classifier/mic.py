@@ -7,6 +7,7 @@ page polls its level and state, and lands on the usual result page.
 """
 import io
 import ipaddress
+import re
 import threading
 import time
 from functools import wraps
@@ -23,17 +24,22 @@ from django.views.decorators.http import require_GET, require_POST
 from ml import SAMPLE_RATE, AudioError, ModelError
 from ml.capture import (MAX_S, CaptureError, Microphone, list_devices, load_pyaudio,
                         no_device_message, record_until_silence)
-from ml.segment import speech_regions
+from ml.segment import GATE_S
+from ml.vad import speech_regions
 
 from . import services
 from .models import Analysis
+from .owners import Owner
 
-PROXY_HEADERS = ("HTTP_X_FORWARDED_FOR", "HTTP_X_REAL_IP", "HTTP_FORWARDED")
+# Any header a proxy or CDN uses to pass on a client's address (X-Forwarded-For, Forwarded,
+# X-Real-IP, X-Client-IP, True-Client-IP, CF-Connecting-IP, Fastly-Client-IP, Via, ...).
+PROXY_HEADER = re.compile(r"^HTTP_(\w*FORWARDED\w*|\w*CLIENT_IP|\w*CONNECTING_IP|\w*REAL_IP|"
+                          r"\w*ORIGINATING_IP|VIA)$")
 
 
 def is_local_request(request):
     """True for a request made from this machine directly (loopback, no proxy in between)."""
-    if any(request.META.get(h) for h in PROXY_HEADERS):
+    if any(PROXY_HEADER.match(name) for name in request.META):
         return False
     try:
         address = ipaddress.ip_address(request.META.get("REMOTE_ADDR", ""))
@@ -56,8 +62,8 @@ def local_only(view):
 class Recording:
     """One server-microphone recording running in a background thread."""
 
-    def __init__(self, device=None, max_s=MAX_S):
-        self.device, self.max_s = device, max_s
+    def __init__(self, owner, device=None, max_s=MAX_S):
+        self.owner, self.device, self.max_s = owner, device, max_s
         self.state, self.error, self.url = "starting", "", ""
         self.level_db, self.speech, self.started = -120.0, False, time.monotonic()
         self._stop = threading.Event()
@@ -91,7 +97,7 @@ class Recording:
                 samples = record_until_silence(mic, max_s=self.max_s, on_level=self._level,
                                                should_stop=self._stop.is_set)
             self.state = "analysing"
-            self.url = self._save(samples)
+            self.url = self._save(samples, self.owner)
             self.state = "done"
         except (CaptureError, AudioError, ModelError) as exc:
             self.state, self.error = "error", str(exc)
@@ -99,16 +105,16 @@ class Recording:
             connection.close()  # this thread's database connection
 
     @staticmethod
-    def _save(samples):
-        if not len(samples) or not speech_regions(samples):
+    def _save(samples, owner):
+        if not len(samples) or not speech_regions(samples, enough_s=GATE_S):
             raise AudioError("No speech was heard. Speak closer to the microphone, then try "
                              "again.")
         wav = io.BytesIO()
         sf.write(wav, samples, SAMPLE_RATE, format="WAV", subtype="PCM_16")
         upload = SimpleUploadedFile(f"server-mic-{time.strftime('%Y%m%d-%H%M%S')}.wav",
                                     wav.getvalue(), content_type="audio/wav")
-        analysis = services.analyse_upload(upload, Analysis.Source.SERVER_MIC)
-        return reverse("result", args=[analysis.pk])
+        analysis = services.analyse_upload(upload, Analysis.Source.SERVER_MIC, owner=owner)
+        return reverse("result", args=[analysis.uid])
 
 
 _lock = threading.Lock()
@@ -150,7 +156,8 @@ def start(request):
     with _lock:
         if _current is not None and _current.running:
             return JsonResponse({"error": "A recording is already running."}, status=409)
-        _current = Recording(device)
+        owner = request.owner  # resolved here: the recording thread has no request
+        _current = Recording(Owner(owner.user_id, owner.visitor), device)
         _current.start()
     return JsonResponse(_current.status())
 

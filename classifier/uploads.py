@@ -10,13 +10,20 @@ import json
 import os
 import shutil
 import tempfile
+import time
 from contextlib import contextmanager
 
 from django.conf import settings
-from django.http import HttpResponse
+from django.core.exceptions import RequestDataTooBig
+from django.core.files.uploadedfile import TemporaryUploadedFile, UploadedFile
+from django.core.files.uploadhandler import FileUploadHandler, TemporaryFileUploadHandler
+from django.http import HttpResponse, UnreadablePostError
 from django.http.multipartparser import MultiPartParserError
 
 from ml import AudioError
+from ml.errors import TimeLimitError
+from sersite import deadlines
+
 from .errors import error_page
 
 # Room for the multipart boundaries, part headers and small form fields around the file.
@@ -27,6 +34,58 @@ MULTIPART_OVERHEAD_BYTES = 64 * 1024
 # after the 413 is decided, so that the client, still sending, sees the answer instead of a
 # connection reset. Larger declared bodies are not read at all.
 DISCARD_MAX_FACTOR = 4
+
+
+# Temporary files of uploads are named after the worker process that writes them, so that the
+# files of a worker that died are found and deleted (gunicorn.conf.py child_exit, and
+# `manage.py cleanup` in the release phase).
+TEMP_PREFIX = "ser-upload-"
+
+
+def temp_prefix(pid=None):
+    """Name prefix of the temporary upload files of process pid (default: this process)."""
+    return f"{TEMP_PREFIX}{pid or os.getpid()}-"
+
+
+def temp_dir():
+    """The folder temporary upload files are written to."""
+    return settings.FILE_UPLOAD_TEMP_DIR or tempfile.gettempdir()
+
+
+def remove_temp_files(pid=None, older_than_s=None):
+    """Delete the temporary upload files of process pid (all processes if None) that are older
+    than older_than_s seconds (any age if None); returns how many were deleted."""
+    prefix = temp_prefix(pid) if pid else TEMP_PREFIX
+    cutoff = time.time() - (older_than_s or 0)
+    count = 0
+    for entry in os.scandir(temp_dir()):
+        try:
+            if entry.name.startswith(prefix) and (older_than_s is None
+                                                  or entry.stat().st_mtime < cutoff):
+                os.unlink(entry.path)
+                count += 1
+        except FileNotFoundError:
+            pass
+    return count
+
+
+class NamedTemporaryUpload(TemporaryUploadedFile):
+    """An upload streamed to a temporary file named temp_prefix() + random + ".upload" (the
+    client's file name is not used: it cannot choose an extension on the server's disk)."""
+
+    def __init__(self, name, content_type, size, charset, content_type_extra=None):
+        file = tempfile.NamedTemporaryFile(prefix=temp_prefix(), suffix=".upload",
+                                           dir=settings.FILE_UPLOAD_TEMP_DIR)
+        UploadedFile.__init__(self, file, name, content_type, size, charset, content_type_extra)
+
+
+class TemporaryUploadHandler(TemporaryFileUploadHandler):
+    """Django's upload-to-disk handler with NamedTemporaryUpload files."""
+
+    def new_file(self, *args, **kwargs):
+        FileUploadHandler.new_file(self, *args, **kwargs)
+        self.file = NamedTemporaryUpload(self.file_name, self.content_type, 0, self.charset,
+                                         self.content_type_extra)
 
 
 class UploadRejected(AudioError):
@@ -40,7 +99,10 @@ class UploadTooLarge(UploadRejected):
 
 
 def status_for(exc):
-    """HTTP status for an error raised while handling an upload (400 unless it says otherwise)."""
+    """HTTP status for an error raised while handling an upload: 503 when the analysis ran out
+    of time, else 400 unless the error says otherwise."""
+    if isinstance(exc, TimeLimitError):
+        return 503
     return getattr(exc, "status_code", 400)
 
 
@@ -88,7 +150,7 @@ def temporary_path(upload):
         if hasattr(upload, "temporary_file_path"):
             path = upload.temporary_file_path()
         else:
-            fd, own = tempfile.mkstemp(prefix="ser-upload-", suffix=".audio",
+            fd, own = tempfile.mkstemp(prefix=temp_prefix(), suffix=".upload",
                                        dir=settings.FILE_UPLOAD_TEMP_DIR)
             with os.fdopen(fd, "wb") as out:
                 upload.seek(0)
@@ -111,8 +173,8 @@ def discard_body(request, chunk=64 * 1024):
 
 
 def wants_json(request):
-    """True for API requests and clients that ask for JSON."""
-    return (request.path.startswith("/api/")
+    """True for API and Live-mode requests and clients that ask for JSON."""
+    return (request.path.startswith(("/api/", "/live/"))
             or "application/json" in request.headers.get("Accept", ""))
 
 
@@ -127,7 +189,9 @@ def error_response(request, message, status):
 class UploadLimitMiddleware:
     """Answer 413 to any request whose declared body is larger than the upload limit (plus
     multipart overhead) before anything reads it (Django never reads past Content-Length, so
-    this bounds every request body); answer 400 to multipart bodies that cannot be parsed."""
+    this bounds every request body); answer 400 to multipart bodies that cannot be parsed.
+    The body is read here, under the minimum-rate rule of sersite.deadlines; then the request
+    gets the analysis deadline plus time to answer."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -141,10 +205,26 @@ class UploadLimitMiddleware:
             if length <= DISCARD_MAX_FACTOR * max_bytes():
                 discard_body(request)
             return error_response(request, too_large_message(length), 413)
-        if request.method == "POST" and request.content_type == "multipart/form-data":
-            try:
-                request.FILES  # parse now (streaming files to disk) to catch malformed bodies
-            except MultiPartParserError:
-                return error_response(request, "The upload is not valid multipart/form-data; "
-                                               "send the audio as form field \"file\".", 400)
+        if length:
+            refused = self._read_body(request)
+            if refused is not None:
+                return refused
+        deadlines.received(settings.SER_ANALYSIS_TIMEOUT_S + deadlines.RESPONSE_S)
         return self.get_response(request)
+
+    @staticmethod
+    def _read_body(request):
+        """Read the body now (files stream to disk); an error response if it is unusable."""
+        try:
+            if request.content_type == "multipart/form-data":
+                request.FILES  # parse now (streaming files to disk) to catch malformed bodies
+            else:
+                request.body   # at most DATA_UPLOAD_MAX_MEMORY_SIZE, kept for the view
+        except MultiPartParserError:
+            return error_response(request, "The upload is not valid multipart/form-data; "
+                                           "send the audio as form field \"file\".", 400)
+        except RequestDataTooBig:
+            return error_response(request, "The request body is too large.", 413)
+        except (OSError, UnreadablePostError):
+            return error_response(request, "The request body was not received in time.", 400)
+        return None

@@ -1,16 +1,17 @@
-"""Pages: parse the request, call the service layer, render."""
+"""Pages: parse the request, call the service layer, render. Every query of analyses goes
+through request.owner (classifier/owners.py): another owner's item is a 404."""
 import mimetypes
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, HttpResponse, JsonResponse
+from django.http import FileResponse, Http404, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from ml import AudioError, ModelError
 
-from . import services, uploads
+from . import limits, profiles, services, uploads
 from .examples import BY_FILENAME, BY_SLUG, EXAMPLES
 from .forms import AnalyseForm
 from .models import Analysis
@@ -23,8 +24,19 @@ def _home(request, form, error=None, status=200):
     return render(request, "classifier/home.html",
                   {"form": form, "error": error, "accept": ACCEPT, "examples": EXAMPLES,
                    "max_bytes": uploads.max_bytes(),
+                   "profile": profiles.current(request.owner),
                    "max_mb": round(uploads.max_bytes() / 2**20),
-                   "max_s": round(uploads.max_duration_s())}, status=status)
+                   "max_s": round(uploads.max_duration_s()),
+                   "keep_days": services.keep_audio_days()}, status=status)
+
+
+def owned(request):
+    """The analyses of the caller (request.owner), heavy columns deferred."""
+    return Analysis.objects.owned_by(request.owner).defer(*services.HEAVY_FIELDS)
+
+
+def _owned_one(request, uid):
+    return get_object_or_404(owned(request), uid=uid)
 
 
 @require_GET
@@ -45,9 +57,9 @@ def _answer(request, run):
     except ModelError as exc:
         error, status = str(exc), 503
     else:
-        url = reverse("result", args=[analysis.pk])
+        url = reverse("result", args=[analysis.uid])
         if uploads.wants_json(request):
-            return JsonResponse({"id": analysis.pk, "url": url})
+            return JsonResponse({"id": str(analysis.uid), "url": url})
         return redirect(url + "?new=1")
     if uploads.wants_json(request):
         return JsonResponse({"error": error}, status=status)
@@ -58,6 +70,7 @@ def _answer(request, run):
 
 
 @require_http_methods(["GET", "POST"])
+@limits.limited("analyse", "SER_RATE_ANALYSE")
 def analyse(request):
     """Analyse the posted clip (see _answer for the responses)."""
     if request.method == "GET":
@@ -67,37 +80,41 @@ def analyse(request):
     def run():
         if not form.is_valid():
             raise uploads.UploadRejected(next(iter(form.errors.values()))[0])
+        profile = profiles.current(request.owner) if form.cleaned_data["adapt"] else None
         return services.analyse_upload(form.cleaned_data["file"], form.cleaned_data["source"],
-                                       form.cleaned_data["keep"])
+                                       form.cleaned_data["keep"], owner=request.owner,
+                                       profile=profile)
     return _answer(request, run)
 
 
 @require_POST
+@limits.limited("analyse", "SER_RATE_ANALYSE")
 def analyse_example(request, slug):
-    """Analyse one of the example clips shipped with the site."""
+    """Analyse one of the example clips shipped with the site (into the caller's history)."""
     example = BY_SLUG.get(slug)
     if example is None:
         raise Http404("No such example.")
 
     def run():
         with example.open() as clip:
-            return services.analyse_upload(clip, Analysis.Source.UPLOAD, keep=False)
+            return services.analyse_upload(clip, Analysis.Source.UPLOAD, keep=False,
+                                           owner=request.owner)
     return _answer(request, run)
 
 
 @require_GET
-def result(request, pk):
-    """One analysis: emotion, probabilities, plots, player, timeline."""
-    analysis = get_object_or_404(Analysis.objects.defer(*services.HEAVY_FIELDS), pk=pk)
+def result(request, uid):
+    """One analysis: emotion, probabilities, plots, player, timeline, share links."""
+    analysis = _owned_one(request, uid)
     return render(request, "classifier/result.html",
                   {"a": analysis, "fresh": request.GET.get("new") == "1",
-                   "example": BY_FILENAME.get(analysis.filename)})
+                   "example": BY_FILENAME.get(analysis.filename),
+                   "shares": analysis.shares.all(), "owner_view": True,
+                   "keep_days": services.keep_audio_days()})
 
 
-@require_GET
-def plot(request, pk, kind):
-    """The waveform or spectrogram PNG of an analysis."""
-    png = services.plot_png(pk, kind)
+def png_response(png):
+    """A PNG plot answer (404 when there is none)."""
     if not png:
         raise Http404("No such analysis.")
     response = HttpResponse(png, content_type="image/png")
@@ -106,9 +123,13 @@ def plot(request, pk, kind):
 
 
 @require_GET
-def audio(request, pk):
-    """The kept audio file of an analysis (404 when it was not kept)."""
-    analysis = get_object_or_404(Analysis, pk=pk)
+def plot(request, uid, kind):
+    """The waveform or spectrogram PNG of an analysis."""
+    return png_response(services.plot_png(owned(request).filter(uid=uid), kind))
+
+
+def audio_response(analysis):
+    """Stream the kept audio file of analysis (404 when it was not kept)."""
     if not analysis.audio:
         raise Http404("The audio of this analysis was not kept.")
     try:
@@ -116,45 +137,64 @@ def audio(request, pk):
     except FileNotFoundError:
         raise Http404("The audio file is missing.") from None
     kind = mimetypes.guess_type(analysis.audio.name)[0] or "application/octet-stream"
-    return FileResponse(handle, content_type=kind, filename=analysis.filename or None)
+    response = FileResponse(handle, content_type=kind, filename=analysis.filename or None)
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@require_GET
+def audio(request, uid):
+    """The kept audio of one of the caller's analyses, streamed through Django."""
+    return audio_response(_owned_one(request, uid))
 
 
 @require_POST
-def delete(request, pk):
+def delete(request, uid):
     """Delete one analysis and its kept audio."""
-    get_object_or_404(Analysis, pk=pk).delete()
+    _owned_one(request, uid).delete()
     messages.success(request, "The analysis was deleted.")
     return redirect("history")
 
 
+@require_GET
+def legacy(request, pk, rest):
+    """Old integer URLs (/analyses/7/...): the owner is sent to the new address; everyone
+    else gets 404, as for any item that is not theirs."""
+    analysis = get_object_or_404(owned(request), pk=pk)
+    return redirect(f"/analyses/{analysis.uid}/{rest}")
+
+
 @require_POST
 def delete_all(request):
-    """Delete the whole history and every kept audio file."""
-    count = services.delete_all()
+    """Delete the caller's whole history and every kept audio file of it."""
+    count = services.delete_all(request.owner)
     messages.success(request, f"Deleted {count} analys{'is' if count == 1 else 'es'}.")
     return redirect("history")
 
 
 @require_GET
 def history(request):
-    """Past analyses, newest first, paginated."""
-    page = Paginator(Analysis.objects.defer(*services.HEAVY_FIELDS), PAGE_SIZE)
+    """The caller's past analyses, newest first, paginated."""
+    page = Paginator(owned(request), PAGE_SIZE)
     return render(request, "classifier/history.html",
-                  {"page": page.get_page(request.GET.get("page"))})
+                  {"page": page.get_page(request.GET.get("page")),
+                   "keep_days": services.keep_audio_days(),
+                   "result_days": services.keep_results_days()})
 
 
 @require_GET
 def export_csv(request):
-    """The whole history as a CSV download."""
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = 'attachment; filename="ser-history.csv"'
-    analyses = Analysis.objects.defer(*services.HEAVY_FIELDS).iterator()
+    """The caller's whole history as a CSV download, streamed row by row (memory does not
+    grow with the history)."""
+    analyses = owned(request).iterator(chunk_size=500)
     try:
         emotions = services.get_predictor().artifact.emotions
     except ModelError:
-        emotions = sorted({e for a in Analysis.objects.only("probabilities")
-                           for e in a.probabilities})
-    services.write_csv(response, analyses, emotions)
+        emotions = sorted({e for p in Analysis.objects.owned_by(request.owner)
+                           .values_list("probabilities", flat=True).iterator() for e in p})
+    response = StreamingHttpResponse(services.csv_lines(analyses, emotions),
+                                     content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="ser-history.csv"'
     return response
 
 
@@ -189,6 +229,9 @@ def model(request):
         ("Gender accuracy", _percent(ev.get("gender_accuracy_mean"))),
         ("Accuracy per fold", ", ".join(_percent(f) for f in ev.get("fold_accuracy", []))),
     ]
+    if info.get("adaptation"):
+        figures.append(("Emotion accuracy adapted to the speaker (1–32 of their clips known)",
+                        _percent(info["adaptation"]["accuracy"])))
     return render(request, "classifier/model.html", {
         "info": info, "protocol": ev.get("protocol", ""), "figures": figures,
         "per_emotion": info["training_data"].get("per_emotion", {}),

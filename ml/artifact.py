@@ -1,11 +1,16 @@
-"""The model artifact: emotion and gender pipelines plus metadata in ONE pickled file.
+"""The model artifact: emotion and gender pipelines, their calibration and metadata in ONE file.
 
 Layout on disk (zlib-compressed pickle): {"format": FORMAT, "metadata": {...}, "payload": bytes,
-"inference": bytes}. payload is the pickled {"emotion": Pipeline, "gender": Pipeline};
-inference is the pickled numpy-only form of the same pipelines (ml.inference), which is what
-predicting uses, so loading a model for prediction never imports scikit-learn. metadata holds the
-SHA-256 of both (content_hash, inference_hash). Loading verifies the hashes and the library
-versions; the pipelines are unpickled only when something asks for them (training, tests).
+"inference": bytes}. payload is the pickled {"emotion": Pipeline, "gender": Pipeline,
+"calibration": {"emotion": TemperatureScaling, "gender": TemperatureScaling}}; inference is the
+pickled numpy-only form of the same (ml.inference): {"emotion": form, "gender": form,
+"calibration": {"emotion": {"method": "temperature", "temperature": T}, "gender": {...}}}, which
+is what predicting uses, so loading a model for prediction never imports scikit-learn. A head
+without a calibration entry is used as it is (artifacts from before calibration). metadata holds the
+SHA-256 of both (content_hash, inference_hash). Both may also hold "adapted", the speaker-adapted
+emotion model (ml.adapt), used when speaker statistics exist, with its own calibration entry.
+Loading verifies the hashes and the library versions; the pipelines are unpickled only when
+something asks for them (training, tests).
 """
 import hashlib
 import os
@@ -28,13 +33,24 @@ def library_versions():
 
 
 class Artifact:
-    """A trained emotion pipeline, a gender pipeline and the metadata describing them."""
+    """A trained emotion pipeline, a gender pipeline, their calibration and the metadata
+    describing them. calibration: {"emotion": fitted TemperatureScaling, "gender": ...}
+    (either may be missing: that head's probabilities are used uncalibrated)."""
 
-    def __init__(self, emotion_model, gender_model, metadata=None):
-        self._pipelines = {"emotion": emotion_model, "gender": gender_model}
+    def __init__(self, emotion_model, gender_model, metadata=None, calibration=None,
+                 adapted=None):
+        calibration = dict(calibration or {})
+        self._pipelines = {"emotion": emotion_model, "gender": gender_model,
+                           "calibration": calibration}
         self.metadata = dict(metadata or {})
         self.inference = {name: inference.from_pipeline(model)
-                          for name, model in self._pipelines.items()}
+                          for name, model in (("emotion", emotion_model),
+                                              ("gender", gender_model))}
+        self.inference["calibration"] = {name: scaler.form()
+                                         for name, scaler in calibration.items()}
+        if adapted is not None:  # the speaker-adapted emotion model (ml.adapt.AdaptedModel)
+            self._pipelines["adapted"] = adapted
+            self.inference["adapted"] = adapted.inference_form()
 
     @classmethod
     def _from_file(cls, metadata, payload, inference_form, path):
@@ -61,6 +77,20 @@ class Artifact:
     def gender_model(self):
         """The scikit-learn gender Pipeline (unpickled on first use)."""
         return self._models()["gender"]
+
+    @property
+    def adapted_model(self):
+        """The speaker-adapted model (ml.adapt.AdaptedModel), or None if it has none."""
+        return self._models().get("adapted")
+
+    @property
+    def calibration(self):
+        """{"emotion": TemperatureScaling, "gender": ...} as fitted (unpickled on first use)."""
+        return self._models().get("calibration", {})
+
+    def calibration_form(self, name):
+        """The numpy-only calibration of head `name` ("emotion", "gender", "adapted"), or None."""
+        return self.inference.get("calibration", {}).get(name)
 
     @property
     def emotions(self):

@@ -1,8 +1,15 @@
 """Audio loading: decode any supported file, down-mix, resample to 16 kHz, trim and normalise.
 
 libsndfile (via soundfile) reads WAV, FLAC, OGG Vorbis/Opus and MP3. Containers it cannot read
-(m4a/AAC, webm/Opus from browsers and phones) are decoded with PyAV, whose wheels carry FFmpeg.
+(m4a/AAC, webm/Opus from browsers and phones) and FLAC of unknown length are decoded with PyAV,
+whose wheels carry FFmpeg. Either way the file is decoded in blocks that are down-mixed and
+resampled as they come, so memory is a small constant times the 16 kHz mono result whatever the
+file's rate or channel count; rate, channels, duration and total work are checked up front when
+the header tells, and while decoding when it does not. Both libraries are handed an open file
+object, never a name, so a file's name cannot choose how it is parsed; FFmpeg may use only the
+demuxers of the accepted formats and no protocol but local files.
 """
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -10,16 +17,25 @@ import soundfile as sf
 import soxr
 
 from .arrays import percentiles, window_sums
-from .errors import AudioError
+from .errors import AudioError, TimeLimitError
 
 SAMPLE_RATE = 16000
 MIN_SPEECH_S = 0.3
 MAX_DURATION_S = 600.0
+MIN_RATE, MAX_RATE = 4000, 192000
+MAX_CHANNELS = 8
+WORK_PER_LIMIT_SECOND = 192000  # decoded samples (all channels) per second of the duration limit
+BLOCK_FRAMES = 32768            # frames decoded at a time by libsndfile
 SILENCE_DBFS = -55.0      # loudest 25 ms frame quieter than this = silence
 TRIM_TOP_DB = 40.0        # frames this far below the loudest are leading/trailing silence
 TARGET_RMS_DBFS = -23.0   # level the speech is normalised to
 FRAME, HOP = 400, 160     # 25 ms level frames every 10 ms (silence trimming)
 ACCEPTED = "WAV, FLAC, OGG (Vorbis/Opus), MP3, M4A/AAC or WebM/Opus"
+# FFmpeg demuxers of the accepted formats (anything else, e.g. HLS playlists or concat lists
+# that name other files, is refused) and the only protocol nested opens may use.
+FFMPEG_OPTIONS = {"format_whitelist": "wav,flac,ogg,mp3,mov,matroska,aac",
+                  "protocol_whitelist": "file"}
+FFMPEG_TIMEOUT_S = (10.0, 10.0)   # open, read
 
 
 @dataclass
@@ -37,76 +53,169 @@ class Audio:
         return len(self.samples) / self.sample_rate
 
 
-def _check_header(rate, channels, frames, max_duration_s):
+def _check_format(rate, channels):
     if rate <= 0 or channels <= 0:
         raise AudioError("The file header is invalid (no sample rate or channels).")
-    if not 4000 <= rate <= 384000:
-        raise AudioError(f"Sample rate {rate} Hz is not supported; use 4 kHz to 384 kHz.")
-    if channels > 32:
-        raise AudioError(f"{channels} channels is not supported; use at most 32.")
-    if frames is not None and frames / rate > max_duration_s:
-        raise AudioError(f"The recording is {frames / rate:.0f} s long; the limit is "
-                         f"{max_duration_s:.0f} s.")
+    if not MIN_RATE <= rate <= MAX_RATE:
+        raise AudioError(f"Sample rate {rate} Hz is not supported; use {MIN_RATE // 1000} kHz "
+                         f"to {MAX_RATE // 1000} kHz.")
+    if channels > MAX_CHANNELS:
+        raise AudioError(f"{channels} channels is not supported; use at most {MAX_CHANNELS}.")
 
 
-def _read_soundfile(source, max_duration_s):
-    """(data, rate) via libsndfile, or None if libsndfile does not recognise the format."""
+class _Collector:
+    """Takes mono blocks at the source rate and keeps them as float32 at out_rate, enforcing
+    the duration limit, the work limit and the deadline as the blocks come."""
+
+    def __init__(self, rate, channels, max_duration_s, out_rate, deadline):
+        _check_format(rate, channels)
+        self.rate, self.channels, self.out_rate = rate, channels, out_rate or rate
+        self.max_duration_s, self.deadline = max_duration_s, deadline
+        self.max_work_frames = WORK_PER_LIMIT_SECOND * max_duration_s / channels
+        self.frames, self.offset, self.chunks = 0, None, []
+        self.stream = (soxr.ResampleStream(rate, self.out_rate, 1, dtype="float32")
+                       if self.out_rate != rate else None)
+
+    def check_length(self, frames, whole=False):
+        """Refuse a recording of frames source frames (whole: the header's total, else the
+        frames decoded so far)."""
+        if frames / self.rate > self.max_duration_s:
+            length = f"{frames / self.rate:.0f} s long" if whole else "longer than that"
+            raise AudioError(f"The recording is {length}; the limit is "
+                             f"{self.max_duration_s:.0f} s.")
+        if frames > self.max_work_frames:
+            raise AudioError(f"The recording is too big to analyse: at {self.rate / 1000:g} kHz "
+                             f"with {self.channels} channels at most "
+                             f"{self.max_work_frames / self.rate:.0f} s are accepted.")
+
+    def add(self, block):
+        """Take one mono float32 block at the source rate."""
+        self.frames += len(block)
+        self.check_length(self.frames)
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            raise TimeLimitError("Decoding this recording took too long.")
+        if not len(block):
+            return
+        if not np.isfinite(np.sum(block, dtype=np.float64)):  # float64: no overflow on 1e30
+            raise AudioError("The audio contains invalid samples (NaN or infinity).")
+        if self.offset is None:   # take the DC level out before resampling (no edge steps)
+            self.offset = np.float32(np.mean(block, dtype=np.float64))
+        block = block - self.offset
+        self.chunks.append(self.stream.resample_chunk(block) if self.stream else block)
+
+    def finish(self):
+        """The whole waveform at out_rate with any remaining DC offset removed."""
+        if self.stream is not None:
+            self.chunks.append(self.stream.resample_chunk(np.zeros(0, np.float32), last=True))
+        y = np.concatenate(self.chunks) if self.chunks else np.zeros(0, np.float32)
+        self.chunks = []
+        if len(y):
+            y -= np.float32(np.mean(y, dtype=np.float64))
+        return y.astype(np.float32, copy=False)
+
+
+@dataclass
+class Decoded:
+    """A decoded recording: mono float32 samples at rate, and facts about the source."""
+    samples: np.ndarray
+    rate: int
+    source_rate: int
+    source_channels: int
+    source_duration_s: float
+
+
+def _read_soundfile(f, max_duration_s, out_rate, deadline):
+    """Decoded via libsndfile, or None if libsndfile cannot read it (or not its length)."""
     try:
-        f = sf.SoundFile(source)
+        sound = sf.SoundFile(f)
     except Exception:
-        if hasattr(source, "seek"):
-            source.seek(0)
         return None
-    with f:
-        _check_header(f.samplerate, f.channels, f.frames, max_duration_s)
+    with sound:
+        if not 0 <= sound.frames < 2**62:   # unknown length (e.g. streamed FLAC): PyAV reads it
+            return None
+        collector = _Collector(sound.samplerate, sound.channels, max_duration_s, out_rate,
+                               deadline)
+        collector.check_length(sound.frames, whole=True)
         try:
-            return f.read(dtype="float32", always_2d=True), f.samplerate
-        except Exception as exc:
-            raise AudioError(f"The audio data could not be decoded ({exc}). "
-                             f"Accepted: {ACCEPTED}.") from None
+            while True:
+                block = sound.read(BLOCK_FRAMES, dtype="float32", always_2d=True)
+                if not len(block):
+                    break
+                collector.add(block[:, 0] if block.shape[1] == 1 else block.mean(axis=1))
+        except AudioError:
+            raise
+        except Exception:
+            raise AudioError(f"The audio data could not be decoded. Accepted: {ACCEPTED}.") \
+                from None
+        return Decoded(collector.finish(), collector.out_rate, sound.samplerate, sound.channels,
+                       collector.frames / sound.samplerate)
 
 
-def _read_pyav(source, max_duration_s):
+class _Nameless:
+    """A read/seek view of a file without a name, so FFmpeg cannot guess from the extension."""
+
+    def __init__(self, f):
+        self.read, self.seek, self.tell = f.read, f.seek, f.tell
+
+
+def _read_pyav(f, max_duration_s, out_rate, deadline):
     try:
         import av
     except ImportError:
         raise AudioError(f"Unrecognised audio format. Accepted: {ACCEPTED}.") from None
     try:
-        with av.open(source) as container:
+        with av.open(_Nameless(f), options=FFMPEG_OPTIONS, timeout=FFMPEG_TIMEOUT_S) as container:
             if not container.streams.audio:
                 raise AudioError(f"The file has no audio track. Accepted: {ACCEPTED}.")
             stream = container.streams.audio[0]
-            rate = stream.codec_context.sample_rate or stream.rate
-            _check_header(rate or 0, 1, None, max_duration_s)
-            resampler = av.AudioResampler(format="flt", layout="mono", rate=rate)
-            chunks, total = [], 0
+            context = stream.codec_context
+            rate, channels = context.sample_rate or 0, context.channels or 0
+            collector = _Collector(rate, channels, max_duration_s, out_rate, deadline)
+            downmix = av.AudioResampler(format="flt", layout="mono", rate=rate)
             for frame in container.decode(stream):
-                for out in resampler.resample(frame):
-                    chunk = out.to_ndarray().reshape(-1)
-                    chunks.append(chunk)
-                    total += len(chunk)
-                    if total / rate > max_duration_s:
-                        raise AudioError(f"The recording is longer than the limit of "
-                                         f"{max_duration_s:.0f} s.")
+                if frame.sample_rate != rate or len(frame.layout.channels) != channels:
+                    raise AudioError("The audio changes its sample rate or channels midway.")
+                for out in downmix.resample(frame):
+                    collector.add(out.to_ndarray().reshape(-1))
+            for out in downmix.resample(None):
+                collector.add(out.to_ndarray().reshape(-1))
     except AudioError:
         raise
     except Exception:
         raise AudioError(f"Unrecognised or corrupt audio file. Accepted: {ACCEPTED}.") from None
-    if not chunks:
+    if not collector.frames:
         raise AudioError("The file contains no audio samples.")
-    return np.concatenate(chunks)[:, None], rate
+    return Decoded(collector.finish(), collector.out_rate, rate, channels, collector.frames / rate)
 
 
-def decode(source, max_duration_s=MAX_DURATION_S):
-    """Decode a path or binary file object to (float32 array [frames, channels], rate)."""
-    result = _read_soundfile(source, max_duration_s)
+def decode(source, max_duration_s=MAX_DURATION_S, rate=SAMPLE_RATE, deadline=None):
+    """Decode a path or binary file object to mono float32 at rate (None: the file's own rate).
+
+    deadline is a time.monotonic() value after which decoding stops with TimeLimitError.
+    Raises AudioError with a user-facing message for anything that cannot be decoded.
+    """
+    if hasattr(source, "read"):
+        return _decode_file(source, max_duration_s, rate, deadline)
+    try:
+        f = open(source, "rb")
+    except OSError:
+        raise AudioError("The file could not be opened.") from None
+    with f:
+        return _decode_file(f, max_duration_s, rate, deadline)
+
+
+def _decode_file(f, max_duration_s, rate, deadline):
+    start = f.tell()
+    result = _read_soundfile(f, max_duration_s, rate, deadline)
     if result is None:
-        result = _read_pyav(source, max_duration_s)
+        f.seek(start)
+        result = _read_pyav(f, max_duration_s, rate, deadline)
     return result
 
 
 def to_mono_16k(data, rate):
-    """Down-mix a [frames, channels] array and resample it to SAMPLE_RATE."""
+    """Down-mix an in-memory [frames, channels] (or mono) array, remove its DC offset and
+    resample it to SAMPLE_RATE (live windows and raw samples; files go through decode)."""
     data = np.asarray(data, dtype=np.float32)
     if data.ndim == 2:
         data = data[:, 0] if data.shape[1] == 1 else \
@@ -163,7 +272,7 @@ def trim_and_normalise(y):
 
 
 def prepare(data, rate):
-    """Turn a decoded [frames, channels] array at any rate into an analysable Audio."""
+    """Turn an in-memory [frames, channels] array at any rate into an analysable Audio."""
     data = np.asarray(data, dtype=np.float32)
     channels = data.shape[1] if data.ndim == 2 else 1
     frames = data.shape[0]
@@ -171,10 +280,15 @@ def prepare(data, rate):
     return Audio(y, SAMPLE_RATE, int(rate), channels, frames / rate if rate else 0.0)
 
 
-def load_audio(source, max_duration_s=MAX_DURATION_S):
+def analysable(decoded):
+    """Trim and normalise a Decoded at SAMPLE_RATE into an Audio."""
+    return Audio(trim_and_normalise(decoded.samples), SAMPLE_RATE, decoded.source_rate,
+                 decoded.source_channels, decoded.source_duration_s)
+
+
+def load_audio(source, max_duration_s=MAX_DURATION_S, deadline=None):
     """Load a path or binary file object into an analysable Audio (mono, 16 kHz, trimmed).
 
     Raises AudioError with a user-facing message for anything that cannot be analysed.
     """
-    data, rate = decode(source, max_duration_s)
-    return prepare(data, rate)
+    return analysable(decode(source, max_duration_s, deadline=deadline))

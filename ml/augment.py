@@ -98,9 +98,8 @@ def _prepared(path, digest, name, copy, audio_dir):
             return np.load(cached)
         except (OSError, ValueError):
             pass
-    data, rate = decode(path)
-    y = np.asarray(data, np.float32).mean(axis=1)
-    y, rate = apply(name, y, rate, digest, copy)
+    decoded = decode(path, rate=None)
+    y, rate = apply(name, decoded.samples, decoded.rate, digest, copy)
     samples = prepare(y, rate).samples
     if cached:
         os.makedirs(os.path.dirname(cached), exist_ok=True)

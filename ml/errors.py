@@ -11,3 +11,7 @@ class DatasetError(ValueError):
 
 class ModelError(RuntimeError):
     """A model artifact is missing, corrupt or was made with incompatible library versions."""
+
+
+class TimeLimitError(AudioError):
+    """Analysing the input took longer than its deadline."""

@@ -1,4 +1,5 @@
-"""Numpy-only forward pass of a fitted pipeline (StandardScaler + one MLP or an MLP ensemble).
+"""Numpy-only forward pass of a fitted pipeline (StandardScaler + one MLP or an MLP ensemble)
+and of its probability calibration (ml.calibration).
 
 The artifact stores this form beside the pickled scikit-learn pipelines, so that predicting needs
 only numpy: no scikit-learn import (about 1 s and 40 MB per process) and no per-call input
@@ -50,3 +51,17 @@ def predict_proba(form, X):
     """Class probabilities [n, classes] for feature rows X [n, d] (members averaged)."""
     x = (np.asarray(X, np.float32) - form["mean"]) / form["scale"]
     return np.mean([_member_proba(m, x) for m in form["members"]], axis=0)
+
+
+def calibrate(form, proba):
+    """Apply a calibration form ({"method": "temperature", "temperature": T}; None = identity)
+    to probabilities [n, k]: softmax(log p / T). The class ranking is unchanged."""
+    proba = np.asarray(proba, np.float64)
+    if not form:
+        return proba / proba.sum(axis=1, keepdims=True)
+    if form.get("method") != "temperature":
+        raise ValueError(f"Unknown calibration method {form.get('method')!r}.")
+    z = np.log(np.clip(proba, 1e-12, 1.0)) / form["temperature"]
+    z -= z.max(axis=1, keepdims=True)
+    np.exp(z, out=z)
+    return z / z.sum(axis=1, keepdims=True)

@@ -11,7 +11,8 @@ from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
-from . import augment, dataset, plots
+from . import adapt, augment, calibration, dataset, plots
+from .adapt import DEFAULT_ADAPT
 from .artifact import Artifact, save
 from .audio import SAMPLE_RATE
 from .ensemble import MLPEnsemble
@@ -105,6 +106,18 @@ def fit_emotion(X, labels, index, augmented=(), seed=0, recipe=DEFAULT_RECIPE, c
                            cache_dir))
 
 
+def fit_adapted(X, labels, actors, index, augmented=(), seed=0, recipe=DEFAULT_RECIPE,
+                adapt_recipe=DEFAULT_ADAPT, cache_dir=None):
+    """Fit the speaker-adapted emotion model (ml.adapt) on the clips in index, the same
+    network recipe as the generic model's trained on speaker-normalised rows."""
+    model = adapt.fit_adapted(X, labels, actors, index, augmented,
+                              lambda: build_emotion_model(seed, recipe),
+                              {"model": "emotion", "seed": seed, "recipe": recipe.to_dict()},
+                              adapt_recipe, seed, cache_dir)
+    slim(model.pipeline)
+    return model
+
+
 def fit_gender(X, genders, index, augmented=(), seed=0, recipe=DEFAULT_RECIPE, cache_dir=None):
     """Fit the gender model on the clips in index (plus their augmentation copies)."""
     Xt, yt = training_rows(X, genders, index, augmented)
@@ -161,16 +174,28 @@ def load_features(data_dir, emotions=dataset.EMOTIONS, feature_set="default", jo
                             np.array([c.actor for c in kept]), kept, errors)
 
 
-def _fold(data, train, test, augmented, seed, recipe, cache_dir):
+def _fold(data, train, test, augmented, seed, recipe, cache_dir, adapt_recipe=None):
+    """Fit on train, return (emotion probabilities, gender probabilities) of the test rows
+    (columns in the order of the models' classes_); with adapt_recipe also the adapted
+    model's probabilities of every test row given random references of its speaker."""
     emotion = fit_emotion(data.X, data.emotions, train, augmented, seed, recipe, cache_dir)
     gender = fit_gender(data.X, data.genders, train, augmented, seed, recipe, cache_dir)
-    return emotion.predict(data.X[test]), gender.predict(data.X[test])
+    e_proba = emotion.predict_proba(data.X[test])
+    result = (e_proba, gender.predict_proba(data.X[test]))
+    if adapt_recipe is None:
+        return result
+    adapted = fit_adapted(data.X, data.emotions, data.actors, train, augmented, seed, recipe,
+                          adapt_recipe, cache_dir)
+    return result + (adapt.referenced_proba(adapted.inference_form(), data.X, data.actors,
+                                            test, e_proba, seed),)
 
 
-def _final(data, augmented, seed, recipe, cache_dir):
+def _final(data, augmented, seed, recipe, cache_dir, adapt_recipe=DEFAULT_ADAPT):
     everything = np.arange(len(data.emotions))
     return (fit_emotion(data.X, data.emotions, everything, augmented, seed, recipe, cache_dir),
-            fit_gender(data.X, data.genders, everything, augmented, seed, recipe, cache_dir))
+            fit_gender(data.X, data.genders, everything, augmented, seed, recipe, cache_dir),
+            fit_adapted(data.X, data.emotions, data.actors, everything, augmented, seed, recipe,
+                        adapt_recipe, cache_dir))
 
 
 def scored_splits(actors, folds=5, scored=None):
@@ -180,12 +205,15 @@ def scored_splits(actors, folds=5, scored=None):
 
 def summarise(data, splits, results, folds):
     """Accuracy, macro-F1, gender accuracy and confusion matrix of out-of-fold predictions
-    (results: (emotions, genders) predicted for each split's test rows)."""
+    (results: (emotion probabilities, gender probabilities) of each split's test rows)."""
     labels = sorted(set(data.emotions), key=dataset.EMOTIONS.index)
+    emotion_classes, gender_classes = sorted(set(data.emotions)), sorted(set(data.genders))
     tested = np.concatenate([test for _, test in splits])
     predicted = np.empty(len(data.emotions), dtype=object)
     fold_acc, fold_gender = [], []
-    for (train, test), (emotions, genders) in zip(splits, results):
+    for (train, test), (e_proba, g_proba, *_) in zip(splits, results):
+        emotions = np.asarray(emotion_classes)[np.argmax(e_proba, axis=1)]
+        genders = np.asarray(gender_classes)[np.argmax(g_proba, axis=1)]
         predicted[test] = emotions
         fold_acc.append(accuracy_score(data.emotions[test], emotions))
         fold_gender.append(accuracy_score(data.genders[test], genders))
@@ -218,6 +246,30 @@ def grouped_score(data, folds=5, seed=0, recipe=DEFAULT_RECIPE, augmented=(), jo
     return summarise(data, splits, results, folds)
 
 
+def fit_calibration(data, splits, results):
+    """Temperature scalers for both heads fitted on the out-of-fold probabilities of the scored
+    actor-grouped folds, and the JSON-ready calibration summary stored in the metadata: ECE
+    before/after (the "after" one cross-fitted: each fold scaled by a temperature fitted on
+    the other folds) and the "uncertain" threshold chosen on those calibrated probabilities."""
+    tested = np.concatenate([test for _, test in splits])
+    fold_of = np.concatenate([np.full(len(test), i) for i, (_, test) in enumerate(splits)])
+    scalers, info = {}, {"method": "temperature", "fitted_on": (
+        f"out-of-fold probabilities of {len(tested)} clips, {len(splits)} actor-grouped folds")}
+    heads = (("emotion", data.emotions), ("gender", data.genders), ("adapted", data.emotions))
+    for k, (name, labels) in enumerate(heads[:len(results[0])]):
+        classes = sorted(set(labels))
+        proba = np.vstack([result[k] for result in results])
+        truth = np.array([classes.index(v) for v in labels[tested]])
+        scalers[name] = calibration.TemperatureScaling(classes).fit(proba, labels[tested])
+        oof = calibration.cross_fitted(proba, truth, fold_of)
+        threshold = calibration.uncertain_threshold(oof, truth) if name == "emotion" else None
+        info[name] = {"temperature": scalers[name].temperature_,
+                      **calibration.summary(proba, oof, truth, threshold or 0.0)}
+        if threshold is not None:
+            info["uncertain_below"] = threshold
+    return scalers, info
+
+
 def _ranges(numbers):
     """"1-4, 9" style text for sorted integers."""
     parts, start = [], None
@@ -231,12 +283,16 @@ def _ranges(numbers):
 
 def train(data_dir, out_path, emotions=dataset.EMOTIONS, feature_set="default", seed=0,
           jobs=1, folds=5, score_folds=1, cache_dir=DEFAULT_CACHE_DIR, progress=True, log=print,
-          recipe=DEFAULT_RECIPE):
+          recipe=DEFAULT_RECIPE, adapt_recipe=DEFAULT_ADAPT):
     """Extract features, score speaker-independently, fit on all clips and save the artifact.
 
     The score trains on some actors and tests on the others: the first score_folds of `folds`
     actor-grouped folds (None = all of them, the full cross-validation `evaluate` runs). Those
     fits and the final fit on every clip run side by side in `jobs` processes.
+    The out-of-fold probabilities of those folds fit the probability calibration
+    (fit_calibration), stored in the artifact and applied by every prediction. The artifact
+    also holds the speaker-adapted model (ml.adapt, adapt_recipe), calibrated the same way on
+    its out-of-fold probabilities given random reference clips of each held-out speaker.
     Writes the model to out_path and loss-curve / confusion-matrix PNGs beside it.
     Returns the saved Artifact.
     """
@@ -251,9 +307,10 @@ def train(data_dir, out_path, emotions=dataset.EMOTIONS, feature_set="default", 
         if folds and len(set(data.actors)) >= 2 else []
     if progress:
         log(f"Fitting {len(splits)} speaker-independent check(s) and the final model ...")
-    *results, (emotion_model, gender_model) = Parallel(n_jobs=jobs)(
-        [delayed(_fold)(data, tr, te, augmented, seed, recipe, cache_dir) for tr, te in splits]
-        + [delayed(_final)(data, augmented, seed, recipe, cache_dir)])
+    *results, (emotion_model, gender_model, adapted_model) = Parallel(n_jobs=jobs)(
+        [delayed(_fold)(data, tr, te, augmented, seed, recipe, cache_dir, adapt_recipe)
+         for tr, te in splits]
+        + [delayed(_final)(data, augmented, seed, recipe, cache_dir, adapt_recipe)])
     score = summarise(data, splits, results, folds) if splits else None
     if score:
         spread = f" ± {score['accuracy_sd']:.1%}" if len(splits) > 1 else ""
@@ -262,6 +319,16 @@ def train(data_dir, out_path, emotions=dataset.EMOTIONS, feature_set="default", 
             f"macro-F1 {score['macro_f1']:.3f}, gender {score['gender_accuracy_mean']:.1%}")
     else:
         log("Only one actor: no speaker-independent score could be computed.")
+    scalers, calibration_info = fit_calibration(data, splits, results) if splits else ({}, None)
+    if calibration_info:
+        emo = calibration_info["emotion"]
+        log(f"Calibration: temperature {emo['temperature']:.2f}; expected calibration error "
+            f"{emo['ece_before']:.3f} -> {emo['ece_after']:.3f} (out-of-fold); answers under "
+            f"{calibration_info['uncertain_below']:.0%} are shown as uncertain")
+        ada = calibration_info["adapted"]
+        log(f"Adapted model (random references of each held-out speaker): accuracy "
+            f"{ada['accuracy']:.1%}, temperature {ada['temperature']:.2f}, ECE "
+            f"{ada['ece_before']:.3f} -> {ada['ece_after']:.3f}")
     metadata = {
         "emotions": [str(c) for c in emotion_model.classes_],
         "feature_set": get_config(feature_set).to_dict(),
@@ -269,6 +336,7 @@ def train(data_dir, out_path, emotions=dataset.EMOTIONS, feature_set="default", 
         "sample_rate": SAMPLE_RATE,
         "seed": seed,
         "recipe": recipe.to_dict(),
+        "adaptation": {"recipe": adapt_recipe.to_dict()},
         "training_data": {
             "source": os.path.abspath(data_dir), "clips": len(data.clips),
             "skipped": len(data.errors), "actors": sorted(int(a) for a in set(data.actors)),
@@ -276,9 +344,10 @@ def train(data_dir, out_path, emotions=dataset.EMOTIONS, feature_set="default", 
             "per_gender": dict(Counter(data.genders.tolist())),
         },
         "evaluation": score,
+        "calibration": calibration_info,
         "training_seconds": round(time.perf_counter() - started, 1),
     }
-    artifact = Artifact(emotion_model, gender_model, metadata)
+    artifact = Artifact(emotion_model, gender_model, metadata, scalers, adapted_model)
     save(artifact, out_path)
     stem = os.path.splitext(out_path)[0]
     plots.loss_curve({"emotion": emotion_model[-1].loss_curve_,

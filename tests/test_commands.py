@@ -10,7 +10,7 @@ from ml.dataset import EMOTIONS
 from tests.audio_factory import DATA_DIR, clip_path
 
 KEYS = {"file", "emotion", "confidence", "probabilities", "gender", "gender_confidence",
-        "duration_s", "processing_ms"}
+        "duration_s", "processing_ms", "uncertain", "top_two", "adaptation"}
 
 
 def run_predict(*args):
@@ -36,6 +36,7 @@ def test_predict_json_contract_over_a_folder():
         assert row["emotion"] in EMOTIONS and set(row["probabilities"]) == set(EMOTIONS)
         assert abs(sum(row["probabilities"].values()) - 1) < 1e-6
         assert 0 <= row["confidence"] <= 1 and row["gender"] in ("male", "female")
+        assert row["top_two"][0] == row["emotion"] and isinstance(row["uncertain"], bool)
         assert row["duration_s"] > 0.3
     assert sum(json.loads(x)["gender"] == "male" for x in lines) >= 54  # actor 03 is male
 

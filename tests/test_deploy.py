@@ -116,8 +116,31 @@ def test_security_headers_and_csp(client):
     assert response.headers["Strict-Transport-Security"].startswith("max-age=31536000")
 
 
+SECURITY_HEADERS = ("Content-Security-Policy", "X-Frame-Options", "Permissions-Policy",
+                    "X-Content-Type-Options", "Referrer-Policy")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path, body, length, status", [
+    ("/analyse", b"", str(10**12), 413),                       # declared too large
+    ("/api/predict", b"", str(10**12), 413),
+    ("/analyse", b"--x\r\n\r\n--x--", None, 400),               # multipart without boundary
+    ("/api/predict", b"--x\r\n\r\n--x--", None, 400),
+], ids=["page-413", "api-413", "page-400", "api-400"])
+def test_early_refusals_carry_the_security_headers(client, path, body, length, status):
+    extra = {"CONTENT_LENGTH": length} if length else {}
+    kind = "multipart/form-data" + ("; boundary=abc" if length else "")
+    response = client.generic("POST", path, body, secure=True, content_type=kind, **extra)
+    assert response.status_code == status
+    for header in SECURITY_HEADERS:
+        assert header in response.headers, (header, dict(response.headers))
+    assert response.headers["X-Frame-Options"] == "DENY"
+
+
 INLINE_CODE = [
-    (re.compile(r"<script(?![^>]*\bsrc=)[^>]*>", re.I), "inline <script>"),
+    # (a JSON data block is not code: the CSP does not apply to it)
+    (re.compile(r"<script(?![^>]*\b(?:src=|type=\"application/json\"))[^>]*>", re.I),
+     "inline <script>"),
     (re.compile(r"<style\b", re.I), "<style> element"),
     (re.compile(r"\sstyle\s*=", re.I), "style= attribute"),
     (re.compile(r"\son[a-z]+\s*=", re.I), "on...= event handler"),

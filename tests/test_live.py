@@ -1,11 +1,14 @@
 """Live mode over real HTTP through Django: a RAVDESS clip between silences streamed in 0.5 s
 chunks of 48 kHz PCM, the rolling emotion answers, saving to the history, bad input."""
 import os
+import threading
+import time
 
 import numpy as np
 import pytest
 import soundfile as sf
 import soxr
+from django.test import Client
 
 from classifier import live
 from classifier.models import Analysis
@@ -21,6 +24,8 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture(autouse=True)
 def live_dir(settings, tmp_path):
     settings.FILE_UPLOAD_TEMP_DIR = str(tmp_path)
+    # The session caps are tested here; the rate limits in tests/test_limits.py.
+    settings.SER_RATE_LIVE_START = settings.SER_RATE_LIVE_CHUNK = "off"
     return tmp_path / "ser-live"
 
 
@@ -81,10 +86,11 @@ def test_rolling_timeline_follows_the_speech(client, stream, live_dir):
 
     response = client.post(session["save_url"], {"keep": "1"})
     assert response.status_code == 200, response.content
-    analysis = Analysis.objects.get(pk=response.json()["id"])
-    assert response.json()["url"] == f"/analyses/{analysis.pk}/"
+    analysis = Analysis.objects.get(uid=response.json()["id"])
+    assert response.json()["url"] == f"/analyses/{analysis.uid}/"
     assert analysis.source == Analysis.Source.LIVE and analysis.audio
-    assert analysis.segments and analysis.duration_s < len(pcm) / RATE
+    # one sentence: analysed whole like a training clip (no timeline), silences trimmed
+    assert analysis.segments == [] and analysis.duration_s < end - onset + 0.5
     assert list(live_dir.glob("*.pcm")) == []
     assert send(client, session, pcm[:100]).status_code == 404
     assert client.get(response.json()["url"]).status_code == 200
@@ -141,9 +147,105 @@ def test_stale_sessions_are_removed(client, live_dir):
     assert not path.exists() and len(list(live_dir.glob("*.pcm"))) == 1
 
 
-def test_open_sessions_are_bounded(client, monkeypatch):
+def test_open_sessions_are_bounded_on_the_machine_as_a_last_resort(monkeypatch):
     monkeypatch.setattr(live, "MAX_SESSIONS", 2)
-    start(client)
-    start(client)
-    response = client.post(f"/live/start?rate={RATE}")
+    for address in ("10.0.0.1", "10.0.0.2"):
+        start(Client(REMOTE_ADDR=address))
+    response = Client(REMOTE_ADDR="10.0.0.3").post(f"/live/start?rate={RATE}")
     assert response.status_code == 503 and "Too many" in response.json()["error"]
+
+
+# --- issue #12: session floods, idle expiry, races, oversized chunks ---------------------------
+
+def test_a_session_flood_from_one_client_locks_nobody_else_out(settings):
+    attacker = Client(REMOTE_ADDR="203.0.113.7")
+    statuses = [attacker.post(f"/live/start?rate={RATE}").status_code for _ in range(60)]
+    assert set(statuses) == {200}     # the one visitor's older sessions were ended
+    cookieless = [Client(REMOTE_ADDR="203.0.113.7").post(f"/live/start?rate={RATE}")
+                  for _ in range(20)]        # a new visitor each time, one address
+    free = settings.SER_LIVE_SESSIONS_PER_IP - live.SESSIONS_PER_VISITOR
+    assert [r.status_code for r in cookieless] == [200] * free + [429] * (20 - free)
+    assert "your network" in cookieless[-1].json()["error"]
+    assert len(list(live._folder().glob("*_*_*_*.pcm"))) <= settings.SER_LIVE_SESSIONS_PER_IP
+    for address in ("198.51.100.1", "198.51.100.2"):
+        assert Client(REMOTE_ADDR=address).post(f"/live/start?rate={RATE}").status_code == 200
+
+
+def test_a_visitor_starting_again_ends_their_oldest_session(client):
+    sessions = [start(client) for _ in range(live.SESSIONS_PER_VISITOR + 1)]
+    assert send(client, sessions[0], np.zeros(1600, "<i2")).status_code == 404
+    for session in sessions[1:]:
+        assert send(client, session, np.zeros(1600, "<i2")).status_code == 200
+
+
+def test_the_address_behind_a_proxy_counts(settings):
+    settings.SER_PROXY_HOPS = 1
+    settings.SER_LIVE_SESSIONS_PER_IP = 2
+    def from_address(address, forged="1.2.3.4"):
+        return Client(REMOTE_ADDR="10.9.9.9", HTTP_X_FORWARDED_FOR=f"{forged}, {address}").post(
+            f"/live/start?rate={RATE}").status_code
+    assert [from_address("192.0.2.1", forged=str(i)) for i in range(3)] == [200, 200, 429]
+    assert from_address("192.0.2.2") == 200
+
+
+def test_idle_sessions_expire_within_minutes(client, settings, live_dir):
+    assert settings.SER_LIVE_IDLE_S <= 300
+    idle = start(client)
+    path = next(live_dir.glob(f"{idle['session']}_*.pcm"))
+    old = time.time() - settings.SER_LIVE_IDLE_S - 1
+    os.utime(path, (old, old))
+    Client(REMOTE_ADDR="10.1.1.1").post(f"/live/start?rate={RATE}")
+    assert not path.exists()
+
+
+def race(first, second):
+    """Run two callables at the same moment in two threads; returns their results."""
+    barrier, results = threading.Barrier(2), [None, None]
+
+    def run(i, call):
+        barrier.wait()
+        results[i] = call()
+    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate((first, second))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results
+
+
+@pytest.mark.django_db(transaction=True)
+def test_chunk_racing_discard_is_never_a_500_and_never_recreates(live_dir):
+    client = Client()
+    for _ in range(40):
+        session = start(client, 16000)
+        chunk, discard = race(lambda: send(client, session, np.zeros(8000, "<i2")),
+                              lambda: client.post(session["discard_url"]))
+        assert chunk.status_code in (200, 404) and discard.status_code in (200, 404)
+        assert (chunk.status_code, discard.status_code) != (404, 404)
+        if chunk.status_code == 404:
+            assert "does not exist" in chunk.json()["error"]
+        assert not list(live_dir.glob(f"{session['session']}_*")), "session re-created"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_saves_and_discards_are_never_a_500(live_dir):
+    client = Client()
+    for trial in range(10):
+        session = start(client, 16000)
+        send(client, session, np.zeros(16000, "<i2"))
+        other = (lambda: client.post(session["save_url"])) if trial % 2 else \
+            (lambda: client.post(session["discard_url"]))
+        a, b = race(lambda: client.post(session["save_url"]), other)
+        assert sorted([a.status_code, b.status_code]) in ([200, 404], [400, 404]), (
+            a.content, b.content)
+        assert "does not exist" in (a if a.status_code == 404 else b).json()["error"]
+        assert not list(live_dir.glob(f"{session['session']}_*"))
+
+
+def test_oversized_chunks_get_json_errors(client):
+    session = start(client, 16000)
+    for size in (3 * 2**20, 30 * 2**20):   # over Django's in-memory limit; over the upload limit
+        response = client.post(session["chunk_url"], b"\0" * size,
+                               content_type="application/octet-stream")
+        assert response.status_code == 413
+        assert "at most" in response.json()["error"] or "too large" in response.json()["error"]

@@ -75,7 +75,7 @@ def test_live_timeline_fills_and_saves(live_page):
     page.click("#live-stop")
     page.wait_for_selector("#live-after:not([hidden])")
     page.click("#live-save")
-    page.wait_for_url(re.compile(r"/analyses/\d+/"))
+    page.wait_for_url(re.compile(r"/analyses/[0-9a-f-]{36}/"))
     analysis = Analysis.objects.get()
     assert analysis.source == Analysis.Source.LIVE
     assert "Live mode" in page.content()

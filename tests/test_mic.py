@@ -28,6 +28,13 @@ def test_off_by_default(client, settings, method, url):
     {"REMOTE_ADDR": "not-an-address"},
     {"REMOTE_ADDR": "127.0.0.1", "HTTP_X_FORWARDED_FOR": "203.0.113.7"},  # through a proxy
     {"REMOTE_ADDR": "::1", "HTTP_FORWARDED": "for=203.0.113.7"},
+    {"REMOTE_ADDR": "127.0.0.1", "HTTP_X_CLIENT_IP": "203.0.113.7"},
+    {"REMOTE_ADDR": "127.0.0.1", "HTTP_TRUE_CLIENT_IP": "203.0.113.7"},
+    {"REMOTE_ADDR": "127.0.0.1", "HTTP_CF_CONNECTING_IP": "203.0.113.7"},
+    {"REMOTE_ADDR": "127.0.0.1", "HTTP_FASTLY_CLIENT_IP": "203.0.113.7"},
+    {"REMOTE_ADDR": "127.0.0.1", "HTTP_X_CLUSTER_CLIENT_IP": "203.0.113.7"},
+    {"REMOTE_ADDR": "127.0.0.1", "HTTP_X_ORIGINAL_FORWARDED_FOR": "203.0.113.7"},
+    {"REMOTE_ADDR": "127.0.0.1", "HTTP_VIA": "1.1 cdn.example"},
 ])
 def test_only_for_local_clients_when_enabled(client, settings, method, url, extra):
     settings.SER_SERVER_MIC = True
@@ -76,7 +83,7 @@ def test_record_from_the_server_microphone(client, settings, pulse, sentence):
     assert {"listening", "recording"} <= states
     analysis = Analysis.objects.get()
     assert analysis.source == Analysis.Source.SERVER_MIC
-    assert status["url"] == f"/analyses/{analysis.pk}/"
+    assert status["url"] == f"/analyses/{analysis.uid}/"
     assert client.get(status["url"]).status_code == 200
     assert client.post("/mic/stop").status_code == 409        # nothing running any more
 

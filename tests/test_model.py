@@ -147,3 +147,38 @@ def test_bundled_model_loads():
     artifact = artifact_io.load()
     assert len(artifact.emotions) == 8
     assert artifact.metadata["evaluation"]["protocol"].startswith("5-fold grouped")
+
+
+def test_calibration_is_stored_and_applied(trained):
+    """The temperature fitted on out-of-fold probabilities is in the artifact (estimator and
+    numpy form) and every prediction's probabilities are the calibrated ones."""
+    out, _, logs = trained
+    artifact = artifact_io.load(str(out))
+    meta = artifact.metadata["calibration"]
+    assert meta["method"] == "temperature" and "actor-grouped" in meta["fitted_on"]
+    assert 0.3 <= meta["uncertain_below"] <= 0.8
+    assert any(line.startswith("Calibration: temperature") for line in logs)
+    for name in ("emotion", "gender"):
+        scaler = artifact.calibration[name]
+        form = artifact.calibration_form(name)
+        assert form == {"method": "temperature", "temperature": scaler.temperature_}
+        assert scaler.temperature_ == pytest.approx(meta[name]["temperature"])
+    path = clip_path(2, 5)
+    predictor = Predictor.from_path(str(out))
+    result = predictor.predict_file(path)
+    audio = __import__("ml").load_audio(path)
+    from ml.features import extract
+    raw = artifact.emotion_model.predict_proba(extract(audio.samples, predictor.config)[None])
+    expected = artifact.calibration["emotion"].predict_proba(raw)[0]
+    assert [result.probabilities[c] for c in artifact.emotions] == pytest.approx(expected, abs=1e-4)
+    assert result.uncertain == (result.confidence < meta["uncertain_below"])
+    assert result.top_two[0] == result.emotion and len(result.top_two) == 2
+
+
+def test_bundled_model_is_calibrated():
+    """The bundled model's temperature was fitted on 5-fold grouped out-of-fold probabilities
+    and brought the expected calibration error to at most 0.05 (cross-fitted)."""
+    meta = artifact_io.load().metadata["calibration"]
+    assert meta["fitted_on"].endswith("5 actor-grouped folds")
+    assert meta["emotion"]["temperature"] > 1          # the raw MLPs were overconfident
+    assert meta["emotion"]["ece_after"] <= 0.05 < meta["emotion"]["ece_before"]

@@ -3,6 +3,7 @@ import csv
 import io
 import os
 import re
+import uuid
 
 import numpy as np
 import pytest
@@ -78,7 +79,7 @@ def refused_clip(client, path, **fields):
 def analyse(client, path, **fields):
     response = post_clip(client, path, **fields)
     assert response.status_code == 302, response.content[:500]
-    return Analysis.objects.get(pk=int(response["Location"].split("/")[2]))
+    return Analysis.objects.get(uid=response["Location"].split("/")[2])
 
 
 def raw(path, data):
@@ -103,10 +104,10 @@ def test_upload_each_format_gives_a_result(client, tmp_path, ext):
     assert a.emotion in EMOTIONS and a.source == "upload" and a.filename == f"clip.{ext}"
     assert abs(sum(a.probabilities.values()) - 1) < 1e-6 and 2.0 < a.duration_s < 3.5
     assert a.gender == "male" and not a.audio  # actor 01; not kept by default
-    html = client.get(f"/analyses/{a.pk}/?new=1").content.decode()
+    html = client.get(f"/analyses/{a.uid}/?new=1").content.decode()
     assert a.emotion.capitalize() in html and html.count("<meter") == len(EMOTIONS)
     for kind in ("waveform", "spectrogram"):
-        png = client.get(f"/analyses/{a.pk}/{kind}.png")
+        png = client.get(f"/analyses/{a.uid}/{kind}.png")
         assert png.status_code == 200 and png["Content-Type"] == "image/png"
         assert png.content.startswith(b"\x89PNG") and len(png.content) < 120_000
 
@@ -115,23 +116,59 @@ def test_plots_are_drawn_on_first_view_and_kept(client):
     a = analyse(client, clip_path(2, 5))
     assert 0 < len(a.plot_data) < 60_000 and not a.waveform_png and not a.spectrogram_png
     for kind in ("waveform", "spectrogram"):
-        first = client.get(f"/analyses/{a.pk}/{kind}.png").content
+        first = client.get(f"/analyses/{a.uid}/{kind}.png").content
         image = Image.open(io.BytesIO(first))
         assert image.size == (720, 200) and len(image.getcolors(256) or range(257)) > 4
         a.refresh_from_db()
         assert bytes(getattr(a, f"{kind}_png")) == first  # drawn once, then served as stored
-        assert client.get(f"/analyses/{a.pk}/{kind}.png").content == first
+        assert client.get(f"/analyses/{a.uid}/{kind}.png").content == first
 
 
 def test_result_page_shows_all_parts(client):
     a = analyse(client, clip_path(4, 3))
-    html = client.get(f"/analyses/{a.pk}/").content.decode()
+    html = client.get(f"/analyses/{a.uid}/").content.decode()
     for part in ('id="emotion"', 'id="confidence"', 'id="gender"', 'id="duration"',
-                 f"/analyses/{a.pk}/waveform.png", f"/analyses/{a.pk}/spectrogram.png",
+                 f"/analyses/{a.uid}/waveform.png", f"/analyses/{a.uid}/spectrogram.png",
                  'id="local-audio"', "was not kept"):
         assert part in html
     assert 'id="timeline"' not in html  # a short clip has no timeline
-    assert client.get(f"/analyses/{a.pk}/audio").status_code == 404
+    assert client.get(f"/analyses/{a.uid}/audio").status_code == 404
+
+
+def test_pages_say_what_the_model_knows(client):
+    """Home, result and model pages state the training data, the accuracy on unseen actors
+    (from the model's own metadata) and that other speech scores lower."""
+    from classifier import services
+    meta = services.get_predictor().artifact.metadata
+    percent = round(100 * meta["evaluation"]["accuracy_mean"])
+    a = analyse(client, clip_path(4, 3))
+    for url in ("/", f"/analyses/{a.uid}/", "/model/"):
+        html = " ".join(client.get(url).content.decode().split())
+        assert 'id="model-knows"' in html, url
+        assert "acted English speech, 20 actors" in html and "in 8 emotions" in html
+        assert f"names the right emotion {percent}% of the time" in html
+        assert "other languages and other recording set-ups score lower" in html
+
+
+def test_uncertain_answer_shows_the_two_most_likely_emotions(client):
+    """Normal-intensity clips give both sure and unsure answers; an unsure one names its two
+    most likely emotions with their probabilities instead of one "confident" word."""
+    seen = set()
+    for actor, emotion in ((a, e) for a in (1, 2, 3, 4) for e in range(1, 9)):
+        if len(seen) == 2:
+            break
+        a = analyse(client, clip_path(actor, emotion, intensity=1))
+        html = client.get(f"/analyses/{a.uid}/").content.decode()
+        (first, p1), (second, p2) = a.top_two_probabilities()
+        if a.uncertain:
+            assert f"{first.capitalize()} or {second}</p>" in html
+            assert f"Uncertain: {first} {round(100 * p1)}%, {second} {round(100 * p2)}%" in html
+            assert "% confident" not in html
+        else:
+            assert f">{a.emotion.capitalize()}</p>" in html
+            assert f"{round(100 * a.confidence)}% confident" in html and "Uncertain" not in html
+        seen.add(a.uncertain)
+    assert seen == {True, False}
 
 
 def test_long_clip_gets_a_segment_timeline(client, tmp_path):
@@ -139,19 +176,19 @@ def test_long_clip_gets_a_segment_timeline(client, tmp_path):
                         speech(16000, 1, 1, 4), speech(16000, 1, 1, 3)])
     a = analyse(client, write(tmp_path / "long.wav", y, 16000))
     assert len(a.segments) >= 3
-    assert a.segments[0]["start_s"] == 0
-    assert a.segments[-1]["end_s"] == pytest.approx(len(y) / 16000, abs=0.01)
-    html = client.get(f"/analyses/{a.pk}/").content.decode()
+    assert 0.3 < a.segments[0]["start_s"] < 1.5   # from the first speech ...
+    assert len(y) / 16000 - 1.5 < a.segments[-1]["end_s"] < len(y) / 16000  # ... to the last
+    html = client.get(f"/analyses/{a.uid}/").content.decode()
     assert 'id="timeline"' in html and html.count('class="seg ') == len(a.segments)
 
 
 def test_keep_stores_audio_and_delete_removes_it(client, media):
     a = analyse(client, clip_path(2, 6), keep="on")
     assert a.audio and len(kept_files(media)) == 1
-    audio = client.get(f"/analyses/{a.pk}/audio")
+    audio = client.get(f"/analyses/{a.uid}/audio")
     assert audio.status_code == 200 and b"".join(audio.streaming_content).startswith(b"RIFF")
-    assert f'src="/analyses/{a.pk}/audio"' in client.get(f"/analyses/{a.pk}/").content.decode()
-    response = client.post(f"/analyses/{a.pk}/delete")
+    assert f'src="/analyses/{a.uid}/audio"' in client.get(f"/analyses/{a.uid}/").content.decode()
+    response = client.post(f"/analyses/{a.uid}/delete")
     assert response.status_code == 302 and not Analysis.objects.exists()
     assert kept_files(media) == []
 
@@ -173,11 +210,12 @@ def test_history_lists_newest_first_and_paginates(client):
     analyse(client, clip_path(1, 3))
     last = analyse(client, clip_path(1, 4))
     html = client.get("/history/").content.decode()
-    assert html.index(f"/analyses/{last.pk}/") < html.index(f"/analyses/{first.pk}/")
+    assert html.index(f"/analyses/{last.uid}/") < html.index(f"/analyses/{first.uid}/")
     assert "3 analyses" in html and "not kept" in html
-    Analysis.objects.bulk_create([Analysis(**{**_fields(last), "id": None}) for _ in range(25)])
+    Analysis.objects.bulk_create([Analysis(**{**_fields(last), "id": None, "uid": uuid.uuid4()})
+                                  for _ in range(25)])
     page2 = client.get("/history/?page=2").content.decode()
-    assert "Page 2 of 2" in page2 and f"/analyses/{first.pk}/" in page2
+    assert "Page 2 of 2" in page2 and f"/analyses/{first.uid}/" in page2
     assert client.get("/history/?page=junk").status_code == 200
 
 
@@ -202,11 +240,25 @@ def test_export_csv(client):
     response = client.get("/history/export.csv")
     assert response["Content-Type"].startswith("text/csv")
     assert "attachment" in response["Content-Disposition"]
-    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
-    assert len(rows) == 1 and rows[0]["emotion"] == a.emotion and rows[0]["id"] == str(a.pk)
+    assert response.streaming
+    text = b"".join(response.streaming_content).decode()
+    assert all(line.startswith('"') for line in text.splitlines())   # every field quoted
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert len(rows) == 1 and rows[0]["emotion"] == a.emotion and rows[0]["id"] == str(a.uid)
     assert rows[0]["filename"] == "'=HYPERLINK(1)"  # no formula injection into spreadsheets
     assert {f"p_{e}" for e in EMOTIONS} <= set(rows[0])
     assert abs(sum(float(rows[0][f"p_{e}"]) for e in EMOTIONS) - 1) < 1e-3
+
+
+@pytest.mark.parametrize("name, safe", [
+    ("=HYPERLINK(1)", False), ("a;=1+1", False), ("a,=1+1", False), (" =1+1", False),
+    ("\u3000=1+1", False), ("\uff1d1+1", False), ("\uff0bcmd", False), ("-2+3", False),
+    ("@SUM(A1)", False), ("\t=1", False), ("speech.wav", True), ("a b (1).wav", True),
+    ("émotion 😀.wav", True),
+])
+def test_csv_cells_never_start_a_formula(name, safe):
+    from classifier.services import _cell
+    assert _cell(name) == (name if safe else "'" + name)
 
 
 def test_model_page(client):
@@ -264,9 +316,11 @@ def test_too_long_recording_is_refused(client, settings, tmp_path):
 
 
 def test_unknown_pages_are_404(client):
+    unknown = uuid.uuid4()
+    assert client.get(f"/analyses/{unknown}/").status_code == 404
+    assert client.get(f"/analyses/{unknown}/waveform.png").status_code == 404
+    assert client.post(f"/analyses/{unknown}/delete").status_code == 404
     assert client.get("/analyses/999999/").status_code == 404
-    assert client.get("/analyses/999999/waveform.png").status_code == 404
-    assert client.post("/analyses/999999/delete").status_code == 404
 
 
 def test_csrf_is_enforced_on_pages():

@@ -91,12 +91,6 @@ def long_clip(tmp_path):
     return write(tmp_path / "long.wav", np.concatenate(parts), 16000)
 
 
-def analyse_file(path, source=Analysis.Source.UPLOAD):
-    from django.core.files import File
-    with open(path, "rb") as f:
-        return services.analyse_upload(File(f, name=path.rsplit("/", 1)[-1]), source)
-
-
 def serve(html, status):
     """A Playwright route handler answering with html and status."""
     return lambda route: route.fulfill(status=status, body=html, content_type="text/html")
@@ -109,18 +103,26 @@ def wait_for_panel(page):
     assert emotion.lower() in services.get_predictor().artifact.emotions
     assert page.locator("#result-panel #bars meter").count() == len(
         services.get_predictor().artifact.emotions)
-    assert re.fullmatch(r"/analyses/\d+/", page.get_attribute("#permalink", "href"))
+    assert re.fullmatch(r"/analyses/[0-9a-f-]{36}/", page.get_attribute("#permalink", "href"))
     assert page.evaluate("window.samePage") is True   # no page load happened
     return emotion
 
 
 @pytest.mark.parametrize("size", SIZES)
 def test_every_page_fits_passes_axe_and_is_screenshotted(open_page, size, tmp_path, settings):
-    long = analyse_file(long_clip(tmp_path))
-    analyse_file(clip_path(2, 3), Analysis.Source.RECORD)
-    assert long.segments
     page = open_page(size)
-    for path, name in [("/", "home"), (f"/analyses/{long.pk}/", "result-timeline"),
+    page.goto("/")
+    page.evaluate(NO_RELOAD)
+    check(page, "home", size)
+    page.set_input_files("#file", long_clip(tmp_path))   # two analyses of this browser's own
+    page.click("#upload-form button[type=submit]")
+    wait_for_panel(page)
+    result = page.get_attribute("#permalink", "href")
+    page.locator("form[data-example] button").first.click()
+    page.wait_for_function(f"() => document.getElementById('permalink').getAttribute('href') "
+                           f"!== {result!r}")
+    assert Analysis.objects.count() == 2 and Analysis.objects.exclude(segments=[]).exists()
+    for path, name in [(result, "result-timeline"),
                        ("/history/", "history"), ("/model/", "model")]:
         page.goto(path)
         page.wait_for_load_state("networkidle")
@@ -187,7 +189,7 @@ def test_example_click_through_shows_the_result_in_place(open_page):
     assert page.locator("#result-panel audio").get_attribute("src") == EXAMPLES[0].url
     check(page, "home-result-example", "desktop")
     page.click("#permalink")
-    page.wait_for_url(f"**/analyses/{analysis.pk}/")
+    page.wait_for_url(f"**/analyses/{analysis.uid}/")
     assert page.locator("#emotion").inner_text() == emotion
     assert page.locator("audio").get_attribute("src") == EXAMPLES[0].url
 
@@ -327,6 +329,6 @@ def test_without_javascript_forms_post_redirect_get(open_page, tmp_path):
     page.reload()
     assert page.locator("#error").count() == 0          # shown once
     page.locator("form[data-example] button").first.click()
-    page.wait_for_url(re.compile(r"/analyses/\d+/\?new=1$"))
+    page.wait_for_url(re.compile(r"/analyses/[0-9a-f-]{36}/\?new=1$"))
     assert page.locator("#emotion").inner_text().lower() == EXAMPLES[0].emotion
     screenshot(page, "result-example-nojs-desktop")   # (axe needs JavaScript: checked above)

@@ -7,7 +7,7 @@ document.querySelectorAll("form[data-confirm]").forEach((form) => {
     if (!window.confirm(form.dataset.confirm)) return;
     const target = form.dataset.forget;
     if (target && window.indexedDB) {
-      await forgetClip(target === "all" ? "all" : Number(target)).catch(() => null);
+      await forgetClip(target).catch(() => null);
     }
     form.submit();
   });

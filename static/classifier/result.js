@@ -3,4 +3,4 @@ import { playLocalCopy } from "./clipstore.js";
 
 const player = document.getElementById("local-audio");
 
-if (player) playLocalCopy(player, Number(player.dataset.analysis), player.dataset.fresh === "1");
+if (player) playLocalCopy(player, player.dataset.analysis, player.dataset.fresh === "1");

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from ml import DatasetError
+from ml import adapt_eval
 from ml import evaluate as ev
 from ml.dataset import EMOTIONS
 from ml.extract import DEFAULT_CACHE_DIR
@@ -80,8 +81,16 @@ class Command(BaseCommand):
         parser.add_argument("--augment", default=None,
                             help=f"override the recipe's augmentation (default "
                                  f"{DEFAULT_RECIPE.augment!r}; 'none' to disable)")
+        parser.add_argument("--adapt", action="store_true",
+                            help="instead: speaker adaptation, accuracy and ECE against the "
+                                 "number of reference clips of the speaker (enrolment curve)")
+        parser.add_argument("--repeats", type=int, default=5,
+                            help="with --adapt: random reference sets per actor and k")
         parser.add_argument("--no-subset", action="store_true",
                             help="skip the 4-emotion tutorial subset")
+        parser.add_argument("--long-clips", type=int, default=8,
+                            help="synthetic long recordings of one emotion, and as many "
+                                 "mixtures, per grouped fold from its test actors (0 = skip)")
         parser.add_argument("--seed", type=int, default=0)
         parser.add_argument("--jobs", type=int, default=2, help="parallel extraction workers")
         parser.add_argument("--out", default=None,
@@ -98,6 +107,8 @@ class Command(BaseCommand):
             raise CommandError("--folds must be at least 2.")
         out = opts["out"] or os.path.join(settings.BASE_DIR, ".cache", "evaluation")
         quiet = opts["json"]
+        if opts["adapt"]:
+            return self._adapt(opts, recipe, out, quiet)
         try:
             report = ev.run(
                 opts["data"], folds=opts["folds"], emotions=emotion_list(" ".join(opts["emotions"])),
@@ -110,7 +121,7 @@ class Command(BaseCommand):
                 baseline_channels=opts["baseline_channels"],
                 seed=opts["seed"], jobs=opts["jobs"],
                 cache_dir=None if opts["no_cache"] else DEFAULT_CACHE_DIR,
-                out_dir=out, progress=not quiet,
+                out_dir=out, progress=not quiet, long_clips=opts["long_clips"],
                 log=(lambda *_: None) if quiet else self.stdout.write)
         except (DatasetError, ValueError) as exc:
             raise CommandError(str(exc))
@@ -118,3 +129,17 @@ class Command(BaseCommand):
             self.stdout.write(json.dumps(report, indent=1))
         else:
             self.stdout.write(ev.format_report(report))
+
+    def _adapt(self, opts, recipe, out, quiet):
+        if opts["repeats"] < 1:
+            raise CommandError("--repeats must be at least 1.")
+        try:
+            report = adapt_eval.run(
+                opts["data"], recipe=recipe, folds=opts["folds"], seed=opts["seed"],
+                repeats=opts["repeats"], jobs=opts["jobs"],
+                cache_dir=None if opts["no_cache"] else DEFAULT_CACHE_DIR, out_dir=out,
+                progress=not quiet, log=(lambda *_: None) if quiet else self.stdout.write)
+        except (DatasetError, ValueError) as exc:
+            raise CommandError(str(exc))
+        self.stdout.write(json.dumps(report, indent=1) if quiet
+                          else adapt_eval.format_report(report))

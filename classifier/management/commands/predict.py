@@ -19,6 +19,7 @@ class Command(BaseCommand):
     def handle(self, *args, **opts):
         try:
             cli.run(opts["paths"], opts["json"], opts["model"] or settings.SER_MODEL_PATH,
-                    opts["jobs"], write=self.stdout.write)
+                    opts["jobs"], write=self.stdout.write, profile=opts["profile"],
+                    same_speaker=opts["same_speaker"])
         except cli.CliError as exc:
             raise CommandError(str(exc)) from None
