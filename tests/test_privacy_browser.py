@@ -33,6 +33,8 @@ def test_two_browsers_share_nothing(contexts, tmp_path, settings):
     a.check("#keep-upload")
     assert "days" in a.locator(".keep-note").first.inner_text()
     a.click("#upload-form button[type=submit]")
+    a.wait_for_selector("#result-panel:not([hidden]) #emotion")   # the result in place
+    a.click("#permalink")
     a.wait_for_url(re.compile(r"/analyses/[0-9a-f-]{36}/"))
     result_url = a.url.split("?")[0]
     analysis = Analysis.objects.get()

@@ -47,17 +47,22 @@ async function post(form) {
   return { ok: response.ok && Boolean(data.url), data };
 }
 
-/** Analyse the clip in form in place; returns true when the result is shown. */
+/** Analyse the clip in form in place (on pages with a result panel; elsewhere, as before, submit
+ * the form normally); returns true when the result is shown. */
 export async function sendClip(form) {
   const input = form.querySelector('input[type="file"]');
   const clip = input && input.files.length ? input.files[0] : null;
   showFormError(form, "");
   busy(form, true);
+  if (clip && window.indexedDB) {
+    const timeout = new Promise((resolve) => setTimeout(resolve, STORE_TIMEOUT_MS));
+    await Promise.race([rememberClip(clip).catch(() => null), timeout]);
+  }
+  if (!document.getElementById("result-panel")) {
+    form.submit();
+    return false;
+  }
   try {
-    if (clip && window.indexedDB) {
-      const timeout = new Promise((resolve) => setTimeout(resolve, STORE_TIMEOUT_MS));
-      await Promise.race([rememberClip(clip).catch(() => null), timeout]);
-    }
     let answer;
     try {
       answer = await post(form);

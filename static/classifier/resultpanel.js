@@ -27,6 +27,7 @@ export async function showResult({ id, url }, { clip = null, example = null, ori
   const content = page.querySelector("[data-result-body]");
   if (!content) throw new Error("no result in the page");
   demote(content);
+  content.querySelector("#model-knows")?.remove();   // the home page says it already
   const player = content.querySelector("#local-audio");
   if (player && example) {
     player.src = example;
