@@ -4,6 +4,11 @@ a 4 s WAV for a fixed time. Prints requests/s, p50/p95/p99 latency and errors pe
 
     python bench/load.py                      # 8 then 16 clients, 60 s each
     python bench/load.py --clients 8 --duration 10
+    python bench/load.py --clients 8 --bomb-clients 4      # also: 4 clients looping a bomb
+
+With --bomb-clients N each run is done twice: clean, then with N more clients posting a
+decoding bomb (bench/memory.py's inputs, default the 38 kB 32-channel Vorbis file) in a loop at
+the same time; the table gives the valid clients' figures for both and the ratio.
 
 Needs wrk (Debian package `wrk`). Traffic stays on 127.0.0.1. Results also go to
 bench/results/load.json. Exit status 1 if any request failed.
@@ -19,6 +24,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -204,10 +210,25 @@ def table(results):
     """The results as a Markdown table."""
     rows = ["| clients | requests | requests/s | p50 ms | p95 ms | p99 ms | errors |",
             "|---:|---:|---:|---:|---:|---:|---:|"]
-    rows += [f"| {r['clients']} | {r['requests']} | {r['requests_per_s']:.2f} | "
-             f"{r['p50_ms']:.0f} | {r['p95_ms']:.0f} | {r['p99_ms']:.0f} | {r['errors']} |"
-             for r in results]
+    rows += [f"| {r['clients']}{r.get('label', '')} | {r['requests']} | "
+             f"{r['requests_per_s']:.2f} | {r['p50_ms']:.0f} | {r['p95_ms']:.0f} | "
+             f"{r['p99_ms']:.0f} | {r['errors']} |" for r in results]
     return "\n".join(rows)
+
+
+def run_with_bombs(api, wav, clients, duration_s, script, bomb, bomb_clients):
+    """Valid clients' wrk summary while bomb_clients more post bomb in a loop (its summary is
+    under "bombs": their answers are 4xx, counted as status errors by wrk)."""
+    bombs_result = {}
+    thread = threading.Thread(target=lambda: bombs_result.update(
+        run_wrk(api, bomb, bomb_clients, duration_s + 2, script)))
+    thread.start()
+    time.sleep(1.0)   # the bombs are flowing before the valid clients start
+    result = run_wrk(api, wav, clients, duration_s, script)
+    thread.join()
+    result["label"] = f" + {bomb_clients} bomb"
+    result["bombs"] = bombs_result
+    return result
 
 
 def main(argv=None):
@@ -218,8 +239,17 @@ def main(argv=None):
     parser.add_argument("--workers", help="WEB_CONCURRENCY for gunicorn (default: its config)")
     parser.add_argument("--threads", help="GUNICORN_THREADS (default: its config)")
     parser.add_argument("--database-url", help="DATABASE_URL (default: a fresh SQLite file)")
+    parser.add_argument("--bomb-clients", type=int, default=0,
+                        help="also run each load with this many clients posting a bomb")
+    parser.add_argument("--bomb", default="vorbis-32ch-192k-30s",
+                        help="which bench/memory.py input the bomb clients post")
     parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "load.json"))
     args = parser.parse_args(argv)
+    bomb = None
+    if args.bomb_clients:
+        sys.path.insert(0, str(ROOT))
+        from bench.memory import input_file
+        bomb = input_file(args.bomb)
 
     with tempfile.TemporaryDirectory(prefix="ser-load-") as tmp:
         tmp = Path(tmp)
@@ -242,6 +272,18 @@ def main(argv=None):
                 print(f"wrk: {clients} clients x {args.duration} s -> POST {api}", flush=True)
                 results.append(run_wrk(api, wav, clients, args.duration, script))
                 print(table(results[-1:]).splitlines()[-1], flush=True)
+                if bomb:
+                    print(f"wrk: the same with {args.bomb_clients} clients posting {bomb.name}",
+                          flush=True)
+                    results.append(run_with_bombs(api, wav, clients, args.duration, script,
+                                                  bomb, args.bomb_clients))
+                    with_bombs = results[-1]
+                    with_bombs["fraction_of_clean"] = (with_bombs["requests_per_s"]
+                                                       / results[-2]["requests_per_s"])
+                    print(f"{table([with_bombs]).splitlines()[-1]} "
+                          f"({100 * with_bombs['fraction_of_clean']:.0f}% of clean; "
+                          f"{with_bombs['bombs']['requests']} bomb requests answered)",
+                          flush=True)
         log = (tmp / "gunicorn.log").read_text()
         server_errors = log.count('" 500 ') + log.count("Traceback")
         leftovers = os.listdir(tmp / "uploads")

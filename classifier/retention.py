@@ -34,14 +34,30 @@ def purge(settings, now=None, dry_run=False):
         if not dry_run:
             analysis.audio.delete(save=False)
             Analysis.objects.filter(pk=analysis.pk).update(audio="")
+    counts["orphan_files"] = remove_orphans(ORPHAN_GRACE, now, dry_run)[0]
+    return counts
+
+
+def remove_orphans(grace=ORPHAN_GRACE, now=None, dry_run=False):
+    """Delete the kept-audio files no analysis refers to, and forget the audio of analyses whose
+    file is missing (a process killed between saving the row and the file); only what is older
+    than grace (a timedelta), as newer items may belong to an analysis being saved. Returns
+    (files deleted, analyses whose missing audio was forgotten)."""
+    now = now or timezone.now()
     referenced = set(Analysis.objects.exclude(audio="").values_list("audio", flat=True))
+    files = 0
     for name in _files(KEPT_FOLDER):
-        if name in referenced or default_storage.get_modified_time(name) > now - ORPHAN_GRACE:
+        if name in referenced or default_storage.get_modified_time(name) > now - grace:
             continue
-        counts["orphan_files"] += 1
+        files += 1
         if not dry_run:
             default_storage.delete(name)
-    return counts
+    missing = [pk for pk, name in Analysis.objects.exclude(audio="")
+               .filter(created_at__lt=now - grace).values_list("pk", "audio").iterator()
+               if not default_storage.exists(name)]
+    if not dry_run:
+        Analysis.objects.filter(pk__in=missing).update(audio="")
+    return files, len(missing)
 
 
 def _files(folder):
