@@ -46,6 +46,7 @@ local boundary = "----ser-bench-boundary-7d1c"
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "multipart/form-data; boundary=" .. boundary
 wrk.headers["X-Forwarded-Proto"] = "https"
+wrk.headers["X-Forwarded-For"] = os.getenv("SER_BENCH_CLIENT")
 wrk.body = "--" .. boundary .. "\r\n"
   .. "Content-Disposition: form-data; name=\"file\"; filename=\"speech.wav\"\r\n"
   .. "Content-Type: audio/wav\r\n\r\n" .. data .. "\r\n--" .. boundary .. "--\r\n"
@@ -191,11 +192,16 @@ def make_wav(path, seconds=CLIP_S, data_dir=DATA_DIR):
     return path
 
 
-def run_wrk(url, wav, clients, duration_s, script_path):
-    """Run wrk against url and return its summary dict (requests/s, percentiles, errors)."""
+VALID_CLIENT, BOMB_CLIENT = "198.51.100.1", "203.0.113.66"   # their X-Forwarded-For
+
+
+def run_wrk(url, wav, clients, duration_s, script_path, address=VALID_CLIENT):
+    """Run wrk against url and return its summary dict (requests/s, percentiles, errors); the
+    requests say they come from address (the server trusts one proxy hop)."""
     cmd = ["wrk", "-t", str(min(clients, 2)), "-c", str(clients), "-d", f"{duration_s}s",
            "--timeout", "60s", "-s", str(script_path), url]
-    out = subprocess.run(cmd, env={**os.environ, "SER_BENCH_WAV": str(wav)}, check=True,
+    out = subprocess.run(cmd, env={**os.environ, "SER_BENCH_WAV": str(wav),
+                                   "SER_BENCH_CLIENT": address}, check=True,
                          capture_output=True, text=True, timeout=duration_s + 120).stdout
     line = next(l for l in out.splitlines() if l.startswith("WRK_JSON "))
     result = json.loads(line[len("WRK_JSON "):])
@@ -217,11 +223,12 @@ def table(results):
 
 
 def run_with_bombs(api, wav, clients, duration_s, script, bomb, bomb_clients):
-    """Valid clients' wrk summary while bomb_clients more post bomb in a loop (its summary is
-    under "bombs": their answers are 4xx, counted as status errors by wrk)."""
+    """Valid clients' wrk summary while bomb_clients more post bomb in a loop from another
+    address (its summary is under "bombs": their answers are 4xx, counted as status errors by
+    wrk)."""
     bombs_result = {}
     thread = threading.Thread(target=lambda: bombs_result.update(
-        run_wrk(api, bomb, bomb_clients, duration_s + 2, script)))
+        run_wrk(api, bomb, bomb_clients, duration_s + 2, script, BOMB_CLIENT)))
     thread.start()
     time.sleep(1.0)   # the bombs are flowing before the valid clients start
     result = run_wrk(api, wav, clients, duration_s, script)
@@ -257,7 +264,8 @@ def main(argv=None):
                                        "GUNICORN_THREADS": args.threads,
                                        "DATABASE_URL": args.database_url}.items() if v}
         # The load test measures throughput from one address: the API's rate limit is off.
-        env = production_env(tmp, free_port(), SER_RATE_API="off", **overrides)
+        env = production_env(tmp, free_port(), SER_RATE_API="off", SER_PROXY_HOPS=1,
+                             **overrides)
         wav = Path(args.wav) if args.wav else make_wav(tmp / "speech-4s.wav")
         script = tmp / "post.lua"
         script.write_text(WRK_SCRIPT)

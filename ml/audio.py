@@ -73,6 +73,7 @@ class _Collector:
         self.max_duration_s, self.deadline = max_duration_s, deadline
         self.max_work_frames = WORK_PER_LIMIT_SECOND * max_duration_s / channels
         self.frames, self.offset, self.chunks = 0, None, []
+        self.buffer, self.filled = None, 0   # the output, preallocated when the length is known
         self.stream = (soxr.ResampleStream(rate, self.out_rate, 1, dtype="float32")
                        if self.out_rate != rate else None)
 
@@ -87,6 +88,15 @@ class _Collector:
             raise AudioError(f"The recording is too big to analyse: at {self.rate / 1000:g} kHz "
                              f"with {self.channels} channels at most "
                              f"{self.max_work_frames / self.rate:.0f} s are accepted.")
+        if whole and self.buffer is None:
+            self.buffer = np.empty(int(frames * self.out_rate / self.rate) + 1024, np.float32)
+
+    def _keep(self, chunk):
+        if self.buffer is not None and self.filled + len(chunk) <= len(self.buffer):
+            self.buffer[self.filled:self.filled + len(chunk)] = chunk
+            self.filled += len(chunk)
+        else:   # longer than the header said: keep the rest as a list
+            self.chunks.append(chunk)
 
     def add(self, block):
         """Take one mono float32 block at the source rate."""
@@ -101,14 +111,18 @@ class _Collector:
         if self.offset is None:   # take the DC level out before resampling (no edge steps)
             self.offset = np.float32(np.mean(block, dtype=np.float64))
         block = block - self.offset
-        self.chunks.append(self.stream.resample_chunk(block) if self.stream else block)
+        self._keep(self.stream.resample_chunk(block) if self.stream else block)
 
     def finish(self):
         """The whole waveform at out_rate with any remaining DC offset removed."""
         if self.stream is not None:
-            self.chunks.append(self.stream.resample_chunk(np.zeros(0, np.float32), last=True))
-        y = np.concatenate(self.chunks) if self.chunks else np.zeros(0, np.float32)
-        self.chunks = []
+            self._keep(self.stream.resample_chunk(np.zeros(0, np.float32), last=True))
+        parts = ([] if self.buffer is None else [self.buffer[:self.filled]]) + self.chunks
+        self.buffer, self.chunks = None, []
+        if len(parts) == 1:
+            y = parts[0]
+        else:
+            y = np.concatenate(parts) if parts else np.zeros(0, np.float32)
         if len(y):
             y -= np.float32(np.mean(y, dtype=np.float64))
         return y.astype(np.float32, copy=False)
