@@ -11,13 +11,14 @@ import logging
 import uuid
 
 from django.http import Http404
-from ninja import Field, File, NinjaAPI, Schema
+from ninja import Field, File, Form, NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.files import UploadedFile
 
 from ml import AudioError, ModelError
+from ml.speaker import ProfileError
 
-from . import limits, services, uploads
+from . import limits, profiles, services, uploads
 from .models import Analysis
 from .tokens import TokenAuth, api_owner
 
@@ -161,22 +162,32 @@ def _unexpected(request, exc):
     return _error(request, "Internal error; the failure was logged.", 500)
 
 
-@api.post("/predict", response={200: PredictionOut, **ERRORS}, exclude_none=True,
+@api.post("/predict", response={200: PredictionOut, 404: ErrorOut, **ERRORS}, exclude_none=True,
           auth=[token_auth, no_token], url_name="predict",
           summary="Recognise the emotion in a recording")
-def predict(request, file: UploadedFile = File(..., description="the audio file")):
+def predict(request, file: UploadedFile = File(..., description="the audio file"),
+            profile: str | None = Form(None, description="id of one of your voice profiles to "
+                                       "adapt to (needs a token)")):
     """Analyse one recording. The answer is the `predict --json` object. Probabilities are
     calibrated (a "0.7" is right about 70% of the time on unseen speakers); `uncertain` says
     when to show the two most likely emotions (`top_two`) instead of one. Recordings longer
     than 6 s also get `segments`, a timeline of 3 s windows (emotion "silence" where nobody
     speaks). With a token the result is stored in the token's account history and has its
-    `id`; without one nothing is stored. The audio is never kept."""
+    `id`; without one nothing is stored. The audio is never kept. With `profile` (the id of
+    one of the token account's voice profiles) the answer is adapted to that speaker's voice
+    and says so in `adaptation`."""
     refused = limits.check(request, "api", "SER_RATE_API")
     if refused:
         return refused
+    voice = None
+    if profile:
+        if api_owner(request) is None:
+            return 401, {"error": "Adapting to a voice profile needs a token "
+                                  "(Authorization: Bearer ...): profiles belong to accounts."}
+        voice = _owned_profile(request, profile)
     try:
         analysis = services.analyse_upload(file, Analysis.Source.API, keep=False,
-                                           owner=api_owner(request))
+                                           owner=api_owner(request), profile=voice)
     except AudioError as exc:
         return uploads.status_for(exc), {"error": str(exc)}
     except ModelError as exc:
@@ -233,3 +244,102 @@ def model(request):
         return 200, services.model_info()
     except ModelError as exc:
         return 503, {"error": str(exc)}
+
+
+# ----------------------------------------------------------------------------- voice profiles
+
+class ProfileIn(Schema):
+    name: str = Field("My voice", max_length=64)
+
+
+class ProfileOut(Schema):
+    id: str
+    name: str
+    clips: int = Field(description="clips of the speaker the statistics hold")
+    seconds: float = Field(description="seconds of speech they came from")
+    learn: bool = Field(description="whether the account's later analyses add to it (set on "
+                                    "the web page)")
+    enough_clips: int = Field(description="clips measured to be enough for a good adaptation")
+    progress: float = Field(description="clips / enough_clips, at most 1")
+    created_at: str
+    updated_at: str
+
+
+class ProfileListOut(Schema):
+    count: int
+    items: list[ProfileOut]
+
+
+def _owned_profile(request, profile_id):
+    try:
+        uid = uuid.UUID(profile_id)
+    except ValueError:
+        uid = None
+    found = profiles.owned(api_owner(request)).filter(uid=uid).first() if uid else None
+    if found is None:
+        raise Http404(f"You have no voice profile with id {profile_id}.")
+    return found
+
+
+@api.get("/profiles", response={200: ProfileListOut, 401: ErrorOut}, auth=token_auth,
+         summary="Your voice profiles")
+def profile_list(request):
+    """The token account's voice profiles (feature statistics of a speaker, never audio),
+    most recently changed first."""
+    rows = list(profiles.owned(api_owner(request)))
+    return 200, {"count": len(rows), "items": [profiles.summary(p) for p in rows]}
+
+
+@api.post("/profiles", response={201: ProfileOut, 401: ErrorOut, 409: ErrorOut, 422: ErrorOut},
+          auth=token_auth, summary="Create a voice profile")
+def profile_create(request, body: ProfileIn):
+    """A new, empty voice profile; add clips of the speaker to it with
+    `POST /profiles/{id}/clips`."""
+    try:
+        return 201, profiles.summary(profiles.create(api_owner(request), body.name.strip()))
+    except profiles.TooManyProfiles as exc:
+        return 409, {"error": str(exc)}
+
+
+@api.get("/profiles/{profile_id}", response={200: ProfileOut, 401: ErrorOut, 404: ErrorOut},
+         auth=token_auth, summary="One of your voice profiles")
+def profile_detail(request, profile_id: str):
+    """One voice profile of the token account (404 if it is not theirs)."""
+    return 200, profiles.summary(_owned_profile(request, profile_id))
+
+
+@api.post("/profiles/{profile_id}/clips",
+          response={200: ProfileOut, 404: ErrorOut, 409: ErrorOut, **ERRORS}, auth=token_auth,
+          summary="Add a clip of the speaker to a voice profile")
+def profile_add_clip(request, profile_id: str,
+                     file: UploadedFile = File(..., description="a recording of the speaker")):
+    """Measure one recording of the speaker and add its statistics to the profile; the audio
+    is deleted right away. About 8 clips of a sentence each make a good profile."""
+    refused = limits.check(request, "api", "SER_RATE_API")
+    if refused:
+        return refused
+    profile = _owned_profile(request, profile_id)
+    try:
+        return 200, profiles.summary(profiles.add_clip(profile, file))
+    except AudioError as exc:
+        return uploads.status_for(exc), {"error": str(exc)}
+    except ModelError as exc:
+        return 503, {"error": str(exc)}
+    except ProfileError as exc:
+        return 409, {"error": str(exc)}
+
+
+@api.post("/profiles/{profile_id}/reset", response={200: ProfileOut, 401: ErrorOut,
+                                                    404: ErrorOut},
+          auth=token_auth, summary="Forget the clips of a voice profile")
+def profile_reset(request, profile_id: str):
+    """Empty the profile's statistics (it keeps its id and name)."""
+    return 200, profiles.summary(profiles.reset(_owned_profile(request, profile_id)))
+
+
+@api.delete("/profiles/{profile_id}", response={200: DeletedOut, 401: ErrorOut, 404: ErrorOut},
+            auth=token_auth, summary="Delete a voice profile")
+def profile_delete(request, profile_id: str):
+    """Delete one of the token account's voice profiles."""
+    _owned_profile(request, profile_id).delete()
+    return 200, {"deleted": profile_id}

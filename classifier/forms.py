@@ -14,6 +14,7 @@ class AnalyseForm(forms.Form):
                                         (Analysis.Source.RECORD, "Recording")],
                                initial=Analysis.Source.UPLOAD, required=False)
     keep = forms.BooleanField(label="Keep this recording", required=False)
+    adapt = forms.BooleanField(label="Adapt to my voice", required=False)
 
     def clean_source(self):
         return self.cleaned_data.get("source") or Analysis.Source.UPLOAD

@@ -2,20 +2,40 @@
 
 The client is the account when signed in (or the API token's account), else the address
 (an anonymous visitor can drop its cookie; its address stays). Limits come from settings
-(`SER_RATE_*`, e.g. "30/10m"; "off" for no limit). A refused request gets 429 with `Retry-After` and a message
-(JSON for the API and Live mode).
+(`SER_RATE_*`, e.g. "30/10m"; "off" for no limit; a malformed one fails `manage.py check`).
+A refused request gets 429 with `Retry-After` and a message (JSON for the API and Live mode).
 
     @limited("analyse", "SER_RATE_ANALYSE")
     def analyse(request): ...
 """
 import functools
 import json
+import re
 
 from django.conf import settings
+from django.core import checks
 from django.http import HttpResponse
 from django_ratelimit.core import get_usage
 
 from .uploads import wants_json
+
+
+RATE_SETTINGS = ("SER_RATE_ANALYSE", "SER_RATE_API", "SER_RATE_LIVE_START",
+                 "SER_RATE_LIVE_CHUNK", "SER_RATE_SIGN_IN")
+RATE = re.compile(r"^(\d+)/(\d*)([smhd])$")   # count / [number of] second|minute|hour|day
+UNITS = {"s": "second", "m": "minute", "h": "hour", "d": "day"}
+OFF = ("", "off", "0")
+
+
+@checks.register()
+def check_rates(app_configs, **kwargs):
+    """System check: every SER_RATE_* setting is "N/[M]unit" or "off"."""
+    return [checks.Error(f"{name}={getattr(settings, name)!r} is not a rate",
+                         hint='Use e.g. "30/10m" (30 per 10 minutes; units s, m, h, d) or "off".',
+                         id="classifier.E001")
+            for name in RATE_SETTINGS
+            if getattr(settings, name).strip().lower() not in OFF
+            and not RATE.match(getattr(settings, name).strip())]
 
 
 def client_ip(request):
@@ -38,8 +58,8 @@ def client_key(group, request):
 
 def check(request, group, setting):
     """Count this request against the limit; None if allowed, else the 429 response."""
-    rate = getattr(settings, setting)
-    if rate.strip().lower() in ("", "off", "0"):
+    rate = getattr(settings, setting).strip()
+    if rate.lower() in OFF:
         return None
     usage = get_usage(request, group=group, key=client_key, rate=rate,
                       method=get_usage.UNSAFE, increment=True)
@@ -60,10 +80,8 @@ def check(request, group, setting):
 
 
 def _period(rate):
-    count, _, period = rate.partition("/")
-    number = period.rstrip("smhd") or "1"
-    unit = {"s": "second", "m": "minute", "h": "hour", "d": "day"}[period[-1]]
-    return f"{unit}" if number == "1" else f"{number} {unit}s"
+    _, number, unit = RATE.match(rate).groups()
+    return UNITS[unit] if number in ("", "1") else f"{number} {UNITS[unit]}s"
 
 
 def limited(group, setting):

@@ -13,9 +13,14 @@ settings.SER_LIVE_IDLE_S is deleted. A missing session is a JSON 404, and is nev
 chunks append through a descriptor opened without O_CREAT, and save claims the file by an
 atomic rename, so a racing chunk, save or discard finds it gone instead of failing.
 
-    POST live/start?rate=48000      -> {"session", "chunk_url", "save_url", "discard_url", ...}
+    POST live/start?rate=48000[&adapt=1]
+                                    -> {"session", "chunk_url", "save_url", "discard_url", ...}
     POST live/<token>/chunk         body: little-endian int16 mono PCM at that rate
-                                    -> {"entry": {start_s, end_s, emotion, ...}, "level_db", "t"}
+                                    -> {"entry": {start_s, end_s, emotion, ..., adaptation},
+                                        "level_db", "t", "voice"}
+
+With adapt=1 the session adapts to the owner's voice profile, or else to its own speaker once
+it has heard enough speech (classifier/live_voice.py).
     POST live/<token>/save          (keep=1 keeps the audio) -> {"url": result page}
     POST live/<token>/discard
 """
@@ -40,7 +45,7 @@ from ml import SAMPLE_RATE, AudioError, ModelError
 from ml.audio import to_mono_16k
 from ml.segment import latest, speech_regions
 
-from . import limits, services, uploads
+from . import limits, live_voice, services, uploads
 from .models import Analysis
 
 WINDOW_S = 2.5          # the timeline shows the emotion of the last WINDOW_S
@@ -136,7 +141,9 @@ def start(request):
     if len(_sessions()) >= MAX_SESSIONS:
         return _error("Too many live sessions are open; try again in a minute.", 503)
     token = secrets.token_hex(16)
-    (_folder() / f"{token}_{rate}_{address}_{person}.pcm").touch(mode=0o600)
+    pcm_path = _folder() / f"{token}_{rate}_{address}_{person}.pcm"
+    pcm_path.touch(mode=0o600)
+    live_voice.begin(pcm_path, request.owner, request.GET.get("adapt") == "1")
     return JsonResponse({
         "session": token, "window_s": WINDOW_S, "max_s": settings.SER_LIVE_MAX_S,
         "chunk_url": reverse("live_chunk", args=[token]),
@@ -176,13 +183,18 @@ def chunk(request, token):
     pcm = np.frombuffer(body, dtype="<i2").astype(np.float64) / 32768.0
     level = 10 * np.log10(max(float(np.mean(np.square(pcm))), 1e-20))
     try:
-        entry = latest(services.get_predictor(), recent, WINDOW_S)
+        state = live_voice.read(pcm_path)
+        voice = live_voice.adaptation(state, request.owner)
+        entry = latest(services.get_predictor(), recent, WINDOW_S, voice)
+        state = live_voice.hear(pcm_path, state, recent, total_s, entry, WINDOW_S)
     except ModelError as exc:
         return _error(str(exc), 503)
     offset = total_s - len(recent) / SAMPLE_RATE
     entry["start_s"] = round(entry["start_s"] + offset, 3)
     entry["end_s"] = round(entry["end_s"] + offset, 3)
-    return JsonResponse({"entry": entry, "level_db": round(level, 1), "t": round(total_s, 3)})
+    entry["adaptation"] = voice.describe() if voice and entry["probabilities"] else None
+    return JsonResponse({"entry": entry, "level_db": round(level, 1), "t": round(total_s, 3),
+                         "voice": live_voice.status(state)})
 
 
 @require_POST
@@ -191,6 +203,7 @@ def save(request, token):
     pcm_path, rate = _session_file(token, request.owner)
     if pcm_path is None:
         return _gone()
+    state = live_voice.read(pcm_path)
     claimed = pcm_path.with_name(pcm_path.name + SAVING)
     try:
         os.rename(pcm_path, claimed)    # atomic: of racing saves and discards, one wins
@@ -202,6 +215,7 @@ def save(request, token):
     finally:
         os.close(fd)
         claimed.unlink(missing_ok=True)
+        live_voice.end(pcm_path)
     if not speech_regions(samples):
         return _error("No speech was heard in this session, so nothing was saved.", 400)
     wav = io.BytesIO()
@@ -211,7 +225,8 @@ def save(request, token):
     try:
         analysis = services.analyse_upload(upload, Analysis.Source.LIVE,
                                            keep=request.POST.get("keep") == "1",
-                                           owner=request.owner)
+                                           owner=request.owner,
+                                           adaptation=live_voice.adaptation(state, request.owner))
     except AudioError as exc:
         return _error(str(exc), uploads.status_for(exc))
     except ModelError as exc:
@@ -229,6 +244,7 @@ def discard(request, token):
         pcm_path.unlink()
     except FileNotFoundError:
         return _gone()
+    live_voice.end(pcm_path)
     return JsonResponse({"discarded": True})
 
 

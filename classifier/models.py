@@ -105,3 +105,23 @@ class ApiToken(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+
+
+class VoiceProfile(Owned):
+    """What the model knows of one speaker's voice: feature statistics (ml.speaker.SpeakerStats
+    as a dict: means and spreads of feature vectors, never audio), how many clips and seconds of
+    speech they came from, and whether later analyses may add to them."""
+    uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    name = models.CharField(max_length=64, default="My voice")
+    stats = models.JSONField(default=dict, blank=True)
+    clips = models.PositiveIntegerField(default=0)
+    seconds = models.FloatField(default=0.0)
+    learn = models.BooleanField(default=False)   # add the owner's later analyses
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+
+    class Meta:
+        ordering = ["-updated_at", "-id"]
+
+    def __str__(self):
+        return f"{self.name} ({self.clips} clips)"

@@ -20,7 +20,7 @@ from ml.audio import SAMPLE_RATE, analysable, decode
 from ml.errors import TimeLimitError
 from ml.segment import timeline
 
-from . import uploads
+from . import profiles, uploads
 from .models import Analysis
 
 LONG_CLIP_S = 6.0      # recordings longer than this also get a per-segment timeline
@@ -68,8 +68,13 @@ def get_predictor():
     return _predictor
 
 
-def analyse_upload(upload, source=Analysis.Source.UPLOAD, keep=False, owner=None):
+def analyse_upload(upload, source=Analysis.Source.UPLOAD, keep=False, owner=None,
+                   profile=None, adaptation=None):
     """Analyse a Django UploadedFile and save it to owner's history; returns the Analysis.
+
+    profile: a VoiceProfile of owner to adapt to; if its owner opted in (profile.learn), the
+    clip's features are then added to it. Without one, adaptation (an ml.speaker.Adaptation,
+    e.g. a live session's own speaker) is used if given, else the generic model.
 
     With owner None (the API without a token) nothing is stored: the Analysis is returned
     unsaved and keep is ignored. Raises ml.AudioError (uploads.UploadRejected for
@@ -84,11 +89,17 @@ def analyse_upload(upload, source=Analysis.Source.UPLOAD, keep=False, owner=None
             decoded = decode(path, max_duration_s=uploads.max_duration_s(), deadline=deadline)
             mono = decoded.samples   # 16 kHz mono: the prediction and the timeline share it
             audio = analysable(decoded)
-            prediction = predictor.predict_audio(audio, started)
+            vector = predictor.features(audio)
+            if profile is not None:
+                adaptation = profiles.adaptation(profile)
+            prediction = predictor.predict_features(
+                vector[None, :], [audio.duration_s], [1000 * (time.perf_counter() - started)],
+                adaptation)[0]
             check_deadline(deadline)
             segments = []
             if len(mono) / SAMPLE_RATE > LONG_CLIP_S:
-                segments = timeline(predictor, mono, window_s=SEGMENT_S, hop_s=SEGMENT_S)
+                segments = timeline(predictor, mono, window_s=SEGMENT_S, hop_s=SEGMENT_S,
+                                    adaptation=adaptation)
             plot_data = audio_plots.plot_data(audio.samples, audio.sample_rate) if owner else b""
             check_deadline(deadline)
         analysis = Analysis(source=source, filename=(upload.name or "")[:255],
@@ -102,6 +113,7 @@ def analyse_upload(upload, source=Analysis.Source.UPLOAD, keep=False, owner=None
             _save_with_audio(analysis, path, upload.name)
         else:
             analysis.save()
+        profiles.learn_from(profile, vector, audio.duration_s)
     return analysis
 
 
@@ -217,6 +229,8 @@ def model_info():
         "libraries": meta.get("libraries", {}),
         "training_data": training,
         "evaluation": evaluation,
+        # out-of-fold figures of the speaker-adapted part (None: the model has none)
+        "adaptation": (meta.get("calibration") or {}).get("adapted"),
     }
 
 

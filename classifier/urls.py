@@ -40,6 +40,7 @@ urlpatterns = [
     path("account/tokens/<int:token_id>/revoke", accounts.token_revoke, name="token_revoke"),
     path("account/delete", accounts.delete_account, name="delete_account"),
     path("api/", api.urls),
+    path("voice/", include("classifier.voice")),   # "Adapt to my voice" (voice profiles)
     path("live/", include("classifier.live")),   # Live mode (live #5)
     path("mic/", include("classifier.mic")),     # server microphone, loopback only (live #5)
 ]

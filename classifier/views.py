@@ -11,7 +11,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from ml import AudioError, ModelError
 
-from . import limits, services, uploads
+from . import limits, profiles, services, uploads
 from .forms import AnalyseForm
 from .models import Analysis
 
@@ -22,6 +22,7 @@ ACCEPT = ".wav,.flac,.ogg,.opus,.mp3,.m4a,.aac,.webm,audio/*"
 def _home(request, form, error=None, status=200):
     return render(request, "classifier/home.html",
                   {"form": form, "error": error, "accept": ACCEPT,
+                   "profile": profiles.current(request.owner),
                    "max_mb": round(uploads.max_bytes() / 2**20),
                    "max_s": round(uploads.max_duration_s()),
                    "keep_days": services.keep_audio_days()}, status=status)
@@ -53,8 +54,10 @@ def analyse(request):
         first = next(iter(form.errors.values()))[0]
         return _home(request, form, first, status=400)
     try:
+        profile = profiles.current(request.owner) if form.cleaned_data["adapt"] else None
         analysis = services.analyse_upload(form.cleaned_data["file"], form.cleaned_data["source"],
-                                           form.cleaned_data["keep"], owner=request.owner)
+                                           form.cleaned_data["keep"], owner=request.owner,
+                                           profile=profile)
     except AudioError as exc:
         return _home(request, form, str(exc), status=uploads.status_for(exc))
     except ModelError as exc:
@@ -177,6 +180,9 @@ def model(request):
         ("Gender accuracy", _percent(ev.get("gender_accuracy_mean"))),
         ("Accuracy per fold", ", ".join(_percent(f) for f in ev.get("fold_accuracy", []))),
     ]
+    if info.get("adaptation"):
+        figures.append(("Emotion accuracy adapted to the speaker (1–32 of their clips known)",
+                        _percent(info["adaptation"]["accuracy"])))
     return render(request, "classifier/model.html", {
         "info": info, "protocol": ev.get("protocol", ""), "figures": figures,
         "per_emotion": info["training_data"].get("per_emotion", {}),

@@ -3,8 +3,10 @@
 
 For every training actor, `draws` reference sets of 1-32 of their clips are sampled; the
 actor's OTHER clips (and their augmentation copies) are normalised by the statistics of that
-reference set (ml.speaker.reference: shrunk toward the population, mean only for very few
-clips) and become training rows. The model is then the project's usual scaler + MLP ensemble.
+reference set (ml.speaker.reference: the mean shrunk toward the population's; the spread too
+from min_scale_clips clips on, which the default recipe never reaches: adapting the mean only
+measured best) and become training rows. The model is then the project's usual scaler + MLP
+ensemble; its probabilities are averaged with the generic model's (AdaptRecipe.blend).
 """
 from dataclasses import asdict, dataclass
 
@@ -91,11 +93,6 @@ class AdaptedModel:
         self.normalizer = normalizer
         self.pipeline = pipeline
         self.blend = blend
-
-    @property
-    def classes_(self):
-        """The emotion labels of the probability columns."""
-        return self.pipeline.classes_
 
     def inference_form(self):
         """Numpy-only form: {"population": ..., "model": ml.inference form}."""

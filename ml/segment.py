@@ -77,14 +77,16 @@ def window_starts(duration_s, window_s, hop_s):
     return [round(float(s), 3) for s in starts]
 
 
-def classify_window(predictor, samples, start_s, end_s, regions, sample_rate=SAMPLE_RATE):
-    """One timeline entry for [start_s, end_s] of 16 kHz samples, given the speech regions."""
+def classify_window(predictor, samples, start_s, end_s, regions, sample_rate=SAMPLE_RATE,
+                    adaptation=None):
+    """One timeline entry for [start_s, end_s] of 16 kHz samples, given the speech regions
+    (adapted to the speaker when adaptation, an ml.speaker.Adaptation, is given)."""
     speech = speech_seconds(regions, start_s, end_s)
     entry = {"start_s": round(start_s, 3), "end_s": round(end_s, 3)}
     if speech >= MIN_WINDOW_SPEECH_S:
         window = samples[int(round(start_s * sample_rate)):int(round(end_s * sample_rate))]
         try:
-            prediction = predictor.predict_samples(window, sample_rate)
+            prediction = predictor.predict_samples(window, sample_rate, adaptation)
         except AudioError:
             pass  # the classifier's own check found no usable speech: report silence
         else:
@@ -96,7 +98,8 @@ def classify_window(predictor, samples, start_s, end_s, regions, sample_rate=SAM
     return {**entry, "emotion": SILENCE, "confidence": round(quiet, 4), "probabilities": {}}
 
 
-def timeline(predictor, samples, sample_rate=SAMPLE_RATE, window_s=3.0, hop_s=1.0):
+def timeline(predictor, samples, sample_rate=SAMPLE_RATE, window_s=3.0, hop_s=1.0,
+             adaptation=None):
     """Emotion of each window_s window every hop_s over an UNtrimmed waveform.
 
     Returns [{"start_s", "end_s", "emotion" (or "silence"), "confidence", "probabilities"}].
@@ -113,11 +116,12 @@ def timeline(predictor, samples, sample_rate=SAMPLE_RATE, window_s=3.0, hop_s=1.
         return []
     duration = len(samples) / SAMPLE_RATE
     regions = speech_regions(samples)
-    return [classify_window(predictor, samples, start, min(duration, start + window_s), regions)
+    return [classify_window(predictor, samples, start, min(duration, start + window_s), regions,
+                            adaptation=adaptation)
             for start in window_starts(duration, window_s, hop_s)]
 
 
-def latest(predictor, samples, window_s=2.5):
+def latest(predictor, samples, window_s=2.5, adaptation=None):
     """Timeline entry for the last window_s of 16 kHz samples (a live stream's recent context).
 
     Speech is detected over all the samples given, so pass a few seconds more than window_s
@@ -126,4 +130,4 @@ def latest(predictor, samples, window_s=2.5):
     samples = np.asarray(samples, dtype=np.float32)
     duration = len(samples) / SAMPLE_RATE
     return classify_window(predictor, samples, max(0.0, duration - window_s), duration,
-                           speech_regions(samples))
+                           speech_regions(samples), adaptation=adaptation)

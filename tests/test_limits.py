@@ -129,3 +129,12 @@ def test_shared_cache_and_storage_come_from_the_environment(tmp_path):
                       "django.core.files.storage.FileSystemStorage"]
     assert seen(REDIS_URL="redis://cache.internal:6379/0", AWS_STORAGE_BUCKET_NAME="b") == [
         "django.core.cache.backends.redis.RedisCache", "storages.backends.s3.S3Storage"]
+
+
+def test_malformed_rates_fail_the_system_check(settings):
+    from django.core.checks import run_checks
+    settings.SER_RATE_API = "lots"
+    settings.SER_RATE_ANALYSE = "5/2h"
+    errors = [e for e in run_checks() if e.id == "classifier.E001"]
+    assert [e.msg for e in errors] == ["SER_RATE_API='lots' is not a rate"]
+    assert limits._period("5/2h") == "2 hours" and limits._period("5/m") == "minute"

@@ -12,7 +12,7 @@ from django.core.management import call_command
 from django.test import Client
 
 from classifier import owners, tokens
-from classifier.models import Analysis, ApiToken, ShareLink
+from classifier.models import Analysis, ApiToken, ShareLink, VoiceProfile
 from tests.audio_factory import clip_path
 
 pytestmark = pytest.mark.django_db
@@ -74,6 +74,12 @@ ANALYSIS_ROUTES = [
     ("post", "/analyses/{uid}/delete"),       # last: A's own check deletes it
 ]
 LIVE_ROUTES = ["chunk_url", "save_url", "discard_url"]
+# The voice-profile pages act on the caller's own profile (no id in the URL).
+PROFILE_PAGE_ROUTES = ["/voice/settings", "/voice/reset", "/voice/delete"]
+# API routes of one item, for another account's token: all 404.
+API_ROUTES = [("get", "/api/analyses/{uid}"), ("delete", "/api/analyses/{uid}"),
+              ("get", "/api/profiles/{pid}"), ("post", "/api/profiles/{pid}/clips"),
+              ("post", "/api/profiles/{pid}/reset"), ("delete", "/api/profiles/{pid}")]
 
 
 def test_two_visitors_see_only_their_own(media):
@@ -81,6 +87,11 @@ def test_two_visitors_see_only_their_own(media):
     mine = upload(a)
     assert mine.visitor and mine.user is None and mine.audio
     session = live_session(a)
+    with open(clip_path(2, 1, 1), "rb") as f:
+        assert a.post("/voice/clips", {"file": f}).status_code == 302
+    voice = VoiceProfile.objects.get()
+    assert voice.visitor == mine.visitor
+    assert "No voice profile yet" in b.get("/voice/").content.decode()
 
     # B: 404 on every route of A's analysis, A's items in no list, export or bulk delete.
     for method, pattern in ANALYSIS_ROUTES:
@@ -96,7 +107,11 @@ def test_two_visitors_see_only_their_own(media):
         data = pcm() if key == "chunk_url" else b""
         response = b.post(session[key], data, content_type="application/octet-stream")
         assert response.status_code == 404 and "does not exist" in response.json()["error"]
+    for url in PROFILE_PAGE_ROUTES:
+        assert b.post(url, {"name": "stolen", "learn": "on"}).status_code == 404, url
     assert Analysis.objects.filter(pk=mine.pk).exists() and ShareLink.objects.count() == 0
+    voice.refresh_from_db()
+    assert voice.clips == 1 and voice.name != "stolen"
     assert len(list((media / "..").glob("ser-live/*.pcm"))) == 1
 
     # A: everything works.
@@ -113,6 +128,10 @@ def test_two_visitors_see_only_their_own(media):
     assert a.post(session["chunk_url"], pcm(), content_type="application/octet-stream"
                   ).status_code == 200
     assert a.post(session["discard_url"]).json() == {"discarded": True}
+    assert "No voice profile yet" not in a.get("/voice/").content.decode()
+    assert a.post("/voice/settings", {"name": "mine", "learn": ""}).status_code == 302
+    assert a.post("/voice/reset").status_code == 302
+    assert a.post("/voice/delete").status_code == 302 and not VoiceProfile.objects.exists()
     assert a.post(f"/analyses/{mine.uid}/delete").status_code == 302
     assert not Analysis.objects.exists() and not list(media.rglob("*.wav"))
 
@@ -133,17 +152,33 @@ def test_api_tokens_see_only_their_accounts_items():
     with open(clip_path(4, 3), "rb") as f:
         created = api_a.post("/api/predict", {"file": f}).json()
     uid = created["id"]
+    pid = api_a.post("/api/profiles", {"name": "Alice"}, content_type="application/json"
+                     ).json()["id"]
     assert Analysis.objects.get(uid=uid).user == _user("alice")
-    assert api_b.get(f"/api/analyses/{uid}").status_code == 404
-    assert api_b.delete(f"/api/analyses/{uid}").status_code == 404
+    for method, pattern in API_ROUTES:
+        url = pattern.format(uid=uid, pid=pid)
+        with open(clip_path(4, 1, 1), "rb") as f:
+            extra = {"data": {"file": f}} if url.endswith("/clips") else {}
+            response = getattr(api_b, method)(url, **extra)
+        assert response.status_code == 404 and "error" in response.json(), (method, url)
+    with open(clip_path(4, 5), "rb") as f:
+        response = api_b.post("/api/predict", {"file": f, "profile": pid})
+    assert response.status_code == 404 and not Analysis.objects.filter(user=_user("bob")).exists()
     assert api_b.get("/api/analyses").json() == {"count": 0, "items": []}
+    assert api_b.get("/api/profiles").json()["items"] == []
+    assert VoiceProfile.objects.get().name == "Alice"
     assert b.get(f"/analyses/{uid}/").status_code == 404          # B's pages
     assert Client().get(f"/analyses/{uid}/").status_code == 404   # nobody's
     assert api_a.get(f"/api/analyses/{uid}").json()["emotion"] == created["emotion"]
     assert a.get(f"/analyses/{uid}/").status_code == 200          # A's pages show it too
     assert api_a.get("/api/analyses").json()["count"] == 1
+    assert api_a.get(f"/api/profiles/{pid}").json()["name"] == "Alice"
+    with open(clip_path(4, 1, 1), "rb") as f:
+        assert api_a.post(f"/api/profiles/{pid}/clips", {"file": f}).json()["clips"] == 1
+    assert api_a.post(f"/api/profiles/{pid}/reset").json()["clips"] == 0
+    assert api_a.delete(f"/api/profiles/{pid}").status_code == 200
     assert api_a.delete(f"/api/analyses/{uid}").status_code == 200
-    assert not Analysis.objects.exists()
+    assert not Analysis.objects.exists() and not VoiceProfile.objects.exists()
 
 
 def test_visitor_cookie_is_signed_httponly_and_long_lived():
@@ -174,9 +209,12 @@ def test_public_ids_are_uuids_not_counters():
 def test_signing_up_and_in_adopts_the_visitors_items():
     client = Client()
     before = upload(client, keep=False)
+    with open(clip_path(2, 1, 1), "rb") as f:
+        client.post("/voice/clips", {"file": f})
     signed_up(client, "carol")
     before.refresh_from_db()
     assert before.user == _user("carol") and before.visitor is None
+    assert VoiceProfile.objects.get().user == _user("carol")   # every owned model moves
     assert owners.COOKIE not in client.cookies or not client.cookies[owners.COOKIE].value
     assert client.post("/account/sign-out").status_code == 302
     assert 'id="empty"' in client.get("/history/").content.decode()   # signed out: nothing

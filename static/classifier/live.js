@@ -14,6 +14,8 @@ const confidence = $("live-confidence");
 const strip = $("live-timeline");
 const status = $("live-status");
 const after = $("live-after");
+const adaptSwitch = $("live-adapt");
+const voiceNote = $("live-voice");
 const SEND_EVERY_MS = 1000 * Number(section?.dataset.sendEvery || 0.5);
 const KEEP_ENTRIES = 12;
 
@@ -75,8 +77,24 @@ async function send(final = false) {
   if (live) live.inflight = null;
   if (ok) {
     show(data.entry);
+    showVoice(data.voice, data.entry.adaptation);
   } else if (!final) {
     await stop(code === 413 ? data.error : `Live mode stopped: ${data.error}`, code !== 413);
+  }
+}
+
+/** Say whether the answers are adapted to the speaker's voice, or how far the session is. */
+function showVoice(voice, adaptation) {
+  if (!voiceNote || !voice || !voice.adapt) {
+    if (voiceNote) voiceNote.textContent = "Generic model (not adapted).";
+    return;
+  }
+  if (adaptation) {
+    voiceNote.textContent = adaptation.source === "session"
+      ? `Adapted to this speaker (${adaptation.clips} windows, ${Math.round(adaptation.seconds)} s of speech).`
+      : `Adapted to your voice profile “${adaptation.profile}” (${adaptation.clips} clips).`;
+  } else if (!voice.profile) {
+    voiceNote.textContent = `Learning this speaker's voice: ${voice.session_clips} of ${voice.needed} stretches of speech heard.`;
   }
 }
 
@@ -99,7 +117,8 @@ async function start() {
   }
   try {
     live = await capture(stream);
-    const opened = await post(`${section.dataset.startUrl}?rate=${live.context.sampleRate}`);
+    const adapt = adaptSwitch && adaptSwitch.checked ? "&adapt=1" : "";
+    const opened = await post(`${section.dataset.startUrl}?rate=${live.context.sampleRate}${adapt}`);
     if (!opened.ok) throw new Error(opened.data.error);
     session = opened.data;
   } catch (error) {

@@ -1,15 +1,14 @@
-"""`python manage.py cleanup`: delete what a crashed or killed server process left behind (run
-by the Procfile's release phase before a new version takes traffic)."""
-from datetime import timedelta
-
+"""`python manage.py cleanup`: delete what a crashed or killed process left behind (run by the
+Procfile's release phase before a new version takes traffic)."""
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from classifier import live, retention, uploads
+from classifier import live, uploads
+from classifier.retention import remove_unnamed_recordings
 
 
 class Command(BaseCommand):
-    help = ("Delete temporary uploads, idle Live-mode sessions and kept-audio files that a "
+    help = ("Delete temporary uploads, idle Live-mode sessions and kept-recording files that a "
             "crashed or killed server process left behind.")
 
     def add_arguments(self, parser):
@@ -20,7 +19,7 @@ class Command(BaseCommand):
     def handle(self, *args, older_than, **options):
         temp = uploads.remove_temp_files(older_than_s=older_than)
         sessions = live.remove_idle()
-        files, rows = retention.remove_orphans(timedelta(seconds=older_than))
+        files, rows = remove_unnamed_recordings(older_than)
         self.stdout.write(f"Removed {temp} temporary upload(s), {sessions} idle Live session(s), "
-                          f"{files} kept-audio file(s) no analysis refers to; forgot {rows} "
-                          f"missing kept-audio file(s).")
+                          f"{files} recording file(s) no analysis names; cleared {rows} "
+                          f"missing recording(s).")
