@@ -63,8 +63,11 @@ def no_token(request):
 
 
 class Segment(Schema):
-    start_s: float
+    start_s: float = Field(description="window start, seconds from the start of the file")
     end_s: float
+    speech_s: float | None = Field(
+        None, description="seconds of detected speech in the window: its weight in the "
+        "recording's overall answer (0 for \"silence\")")
     emotion: str
     confidence: float
     probabilities: dict[str, float]
@@ -170,12 +173,15 @@ def predict(request, file: UploadedFile = File(..., description="the audio file"
                                        "adapt to (needs a token)")):
     """Analyse one recording. The answer is the `predict --json` object. Probabilities are
     calibrated (a "0.7" is right about 70% of the time on unseen speakers); `uncertain` says
-    when to show the two most likely emotions (`top_two`) instead of one. Recordings longer
-    than 6 s also get `segments`, a timeline of 3 s windows (emotion "silence" where nobody
-    speaks). With a token the result is stored in the token's account history and has its
-    `id`; without one nothing is stored. The audio is never kept. With `profile` (the id of
-    one of the token account's voice profiles) the answer is adapted to that speaker's voice
-    and says so in `adaptation`."""
+    when to show the two most likely emotions (`top_two`) instead of one. When the speech spans
+    more than 5 s (longer than the training clips) the recording is analysed in overlapping 3 s
+    windows every 1.5 s from the first speech to the last, listed in `segments` (emotion
+    "silence" where nobody speaks), and the answer is their speech-weighted mean. A recording
+    without speech (noise, music, tones) is refused with 400 "No speech detected". With a token
+    the result is stored in the token's account history and has its `id`; without one nothing
+    is stored. The audio is never kept. With `profile` (the id of one of the token account's
+    voice profiles) the answer is adapted to that speaker's voice and says so in
+    `adaptation`."""
     refused = limits.check(request, "api", "SER_RATE_API")
     if refused:
         return refused

@@ -43,7 +43,7 @@ from django.views.decorators.http import require_POST
 
 from ml import SAMPLE_RATE, AudioError, ModelError
 from ml.audio import to_mono_16k
-from ml.segment import latest, speech_regions
+from ml.segment import latest
 
 from . import limits, live_voice, services, uploads
 from .models import Analysis
@@ -199,7 +199,9 @@ def chunk(request, token):
 
 @require_POST
 def save(request, token):
-    """Analyse the whole session, save it to the owner's history and end the session."""
+    """Analyse the whole session like an upload (a recording without speech is refused with
+    "No speech detected" and nothing is saved), save it to the owner's history, end the
+    session."""
     pcm_path, rate = _session_file(token, request.owner)
     if pcm_path is None:
         return _gone()
@@ -216,8 +218,6 @@ def save(request, token):
         os.close(fd)
         claimed.unlink(missing_ok=True)
         live_voice.end(pcm_path)
-    if not speech_regions(samples):
-        return _error("No speech was heard in this session, so nothing was saved.", 400)
     wav = io.BytesIO()
     sf.write(wav, samples, SAMPLE_RATE, format="WAV", subtype="PCM_16")
     upload = SimpleUploadedFile(f"live-{time.strftime('%Y%m%d-%H%M%S')}.wav", wav.getvalue(),

@@ -24,7 +24,8 @@ from django.views.decorators.http import require_GET, require_POST
 from ml import SAMPLE_RATE, AudioError, ModelError
 from ml.capture import (MAX_S, CaptureError, Microphone, list_devices, load_pyaudio,
                         no_device_message, record_until_silence)
-from ml.segment import speech_regions
+from ml.segment import GATE_S
+from ml.vad import speech_regions
 
 from . import services
 from .models import Analysis
@@ -105,7 +106,7 @@ class Recording:
 
     @staticmethod
     def _save(samples, owner):
-        if not len(samples) or not speech_regions(samples):
+        if not len(samples) or not speech_regions(samples, enough_s=GATE_S):
             raise AudioError("No speech was heard. Speak closer to the microphone, then try "
                              "again.")
         wav = io.BytesIO()

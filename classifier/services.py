@@ -14,17 +14,14 @@ from django.conf import settings
 from django.core.files import File
 from django.db import transaction
 
-from ml import Predictor
+from ml import ModelError, Predictor, segment
 from ml import audio_plots
-from ml.audio import SAMPLE_RATE, analysable, decode
+from ml.audio import SAMPLE_RATE, decode
 from ml.errors import TimeLimitError
-from ml.segment import timeline
 
 from . import profiles, uploads
 from .models import Analysis
 
-LONG_CLIP_S = 6.0      # recordings longer than this also get a per-segment timeline
-SEGMENT_S = 3.0        # length of (non-overlapping) timeline segments
 KEPT_EXTENSIONS = {".wav", ".flac", ".ogg", ".opus", ".mp3", ".m4a", ".aac", ".webm", ".mp4"}
 
 _lock = threading.Lock()
@@ -86,21 +83,16 @@ def analyse_upload(upload, source=Analysis.Source.UPLOAD, keep=False, owner=None
     with uploads.temporary_path(upload) as path:
         with analysis_slot() as deadline:
             started = time.perf_counter()
-            decoded = decode(path, max_duration_s=uploads.max_duration_s(), deadline=deadline)
-            mono = decoded.samples   # 16 kHz mono: the prediction and the timeline share it
-            audio = analysable(decoded)
-            vector = predictor.features(audio)
+            mono = decode(path, max_duration_s=uploads.max_duration_s(),
+                          deadline=deadline).samples
+            check_deadline(deadline)
             if profile is not None:
                 adaptation = profiles.adaptation(profile)
-            prediction = predictor.predict_features(
-                vector[None, :], [audio.duration_s], [1000 * (time.perf_counter() - started)],
-                adaptation)[0]
-            check_deadline(deadline)
-            segments = []
-            if len(mono) / SAMPLE_RATE > LONG_CLIP_S:
-                segments = timeline(predictor, mono, window_s=SEGMENT_S, hop_s=SEGMENT_S,
-                                    adaptation=adaptation)
-            plot_data = audio_plots.plot_data(audio.samples, audio.sample_rate) if owner else b""
+            # one analysis (ml.segment): the headline is the aggregate of the timeline's windows
+            plan = segment.plan(mono)
+            features = segment.featurise(plan, predictor.config)
+            prediction, segments = predictor.combine(plan, features, started, adaptation)
+            plot_data = audio_plots.plot_data(mono, SAMPLE_RATE) if owner else b""  # file clock
             check_deadline(deadline)
         analysis = Analysis(source=source, filename=(upload.name or "")[:255],
                             segments=segments, **prediction.to_dict())
@@ -113,7 +105,7 @@ def analyse_upload(upload, source=Analysis.Source.UPLOAD, keep=False, owner=None
             _save_with_audio(analysis, path, upload.name)
         else:
             analysis.save()
-        profiles.learn_from(profile, vector, audio.duration_s)
+        profiles.learn_from(profile, features, plan.analysed_s)
     return analysis
 
 
@@ -232,6 +224,22 @@ def model_info():
         # out-of-fold figures of the speaker-adapted part (None: the model has none)
         "adaptation": (meta.get("calibration") or {}).get("adapted"),
     }
+
+
+def model_facts():
+    """What the loaded model knows, for the pages' plain sentence: {"actors", "emotions",
+    "accuracy" (% on unseen actors), "chance" (%)}; None if the model cannot be loaded."""
+    try:
+        meta = get_predictor().artifact.metadata
+    except ModelError:
+        return None
+    emotions = meta.get("emotions") or []
+    accuracy = (meta.get("evaluation") or {}).get("accuracy_mean")
+    if not emotions or accuracy is None:
+        return None
+    return {"actors": len((meta.get("training_data") or {}).get("actors", [])),
+            "emotions": len(emotions), "accuracy": round(100 * accuracy),
+            "chance": round(100 / len(emotions))}
 
 
 def model_confusion_png():

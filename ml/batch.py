@@ -1,9 +1,10 @@
 """Batch prediction over files and folders, one result dict per file, errors included.
 
-The model is loaded once, in the calling process. Decoding and feature extraction run in
-`jobs` worker processes (multiprocessing; forked where the platform allows it, so workers start
-in milliseconds with everything already imported); the models then classify the vectors CHUNK
-at a time with one call each. Results come back in the order of the input paths.
+The model is loaded once, in the calling process. Decoding, speech detection and feature
+extraction of every speech window (ml.segment: the same analysis as uploads) run in `jobs`
+worker processes (multiprocessing; forked where the platform allows it, so workers start in
+milliseconds with everything already imported); the models then classify the windows of CHUNK
+files at a time with one call each. Results come back in the order of the input paths.
 """
 import multiprocessing
 import os
@@ -11,13 +12,15 @@ import time
 from functools import partial
 from itertools import islice
 
-from .audio import load_audio
+import numpy as np
+
+from . import segment
+from .audio import decode
 from .dataset import AUDIO_EXTENSIONS
 from .errors import AudioError
-from .features import extract
 from .speaker import Adaptation
 
-CHUNK = 32            # feature vectors classified per model call
+CHUNK = 32            # files whose windows are classified with one model call
 FILES_PER_WORKER = 8  # fewer files than this per worker: not worth starting workers
 
 
@@ -46,28 +49,40 @@ def _error(exc):
 
 
 def file_features(path, config):
-    """(vector, trimmed duration s, elapsed ms) for one file, or an error message string."""
+    """(feature rows of its speech windows, analysis plan, elapsed ms) for one file (the
+    first two steps of ml.segment's analysis), or an error message string."""
     started = time.perf_counter()
     if not os.path.isfile(path):
         return "No such file."
     try:
-        audio = load_audio(path)
-        vector = extract(audio.samples, config)
+        plan = segment.plan(decode(path).samples)
+        rows = segment.featurise(plan, config)
     except Exception as exc:
         return _error(exc)
-    return vector, audio.duration_s, 1000 * (time.perf_counter() - started)
+    return rows, plan, 1000 * (time.perf_counter() - started)
 
 
 def _classify(predictor, done, adaptation=None):
-    ok = [(path, item) for path, item in done if not isinstance(item, str)]
-    predictions = iter(predictor.predict_features(
-        [item[0] for _, item in ok], [item[1] for _, item in ok],
-        [item[2] for _, item in ok], adaptation) if ok else [])
+    """Results of a chunk of files: all their windows classified with one model call each,
+    then every file's windows combined (ml.segment.combine)."""
+    ok = [item for _, item in done if not isinstance(item, str)]
+    if ok:
+        started = time.perf_counter()
+        proba, g_proba = predictor.probabilities(np.vstack([rows for rows, _, _ in ok]),
+                                                 adaptation)
+        share_ms = 1000 * (time.perf_counter() - started) / len(ok)
+        bounds = np.cumsum([0] + [len(rows) for rows, _, _ in ok])
+        described = adaptation.describe() if predictor.adapts(adaptation) else None
+    answers = iter(range(len(ok)))
     for path, item in done:
         if isinstance(item, str):
             yield {"file": path, "error": item}
-        else:
-            yield {"file": path, **next(predictions).to_dict()}
+            continue
+        i = next(answers)
+        rows = slice(bounds[i], bounds[i + 1])
+        prediction, _ = segment.combine(predictor, item[1], proba[rows], g_proba[rows],
+                                        item[2] + share_ms, described)
+        yield {"file": path, **prediction.to_dict()}
 
 
 def usable_cores():
@@ -87,8 +102,8 @@ def workers_for(n_files, jobs):
 
 
 def extract_many(paths, config, jobs=1):
-    """Yield (path, (vector, duration s, elapsed ms) or error message) per path, in order;
-    jobs: extraction processes (-1 = all cores)."""
+    """Yield (path, (window feature rows, plan, elapsed ms) or error message) per path, in
+    order; jobs: extraction processes (-1 = all cores)."""
     n_workers = workers_for(len(paths), jobs)
     if n_workers == 1:
         for p in paths:
@@ -106,7 +121,7 @@ def stats_of(predictor, done, source="same-speaker"):
     stats = predictor.new_stats()
     for _, item in done:
         if not isinstance(item, str):
-            stats.add(item[0][None, :], item[1])
+            stats.add(item[0], item[1].analysed_s)
     return Adaptation(stats, source)
 
 

@@ -16,7 +16,7 @@ import numpy as np
 import soxr
 
 from .audio import SAMPLE_RATE
-from .segment import NOISE_PERCENTILE, frame_energy_db, speech_threshold_db
+from .vad import NOISE_PERCENTILE, frame_energy_db, speech_threshold_db
 
 INSTALL_HINT = ("Install it with: apt install portaudio19-dev (the PortAudio headers), then "
                 "pip install -r requirements-capture.txt (PyAudio==0.2.14).")
@@ -171,7 +171,7 @@ class Microphone:
 
 class SpeechGate:
     """Decides block by block whether speech is present, tracking the background noise level
-    (the quietest recent block), with the same thresholds as ml.segment. Until NOISE_HISTORY_S
+    (the quietest recent block), with the same thresholds as ml.vad. Until NOISE_HISTORY_S
     has been heard it assumes a quiet room, so speech already going on at the start counts."""
 
     def __init__(self):

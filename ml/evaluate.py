@@ -22,7 +22,7 @@ from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, recall_s
 from sklearn.model_selection import StratifiedShuffleSplit
 from sklearn.neural_network import MLPClassifier
 
-from . import augment, channels, dataset, plots
+from . import augment, channels, dataset, plots, reliability
 from .audio import decode
 from .errors import DatasetError
 from .extract import DEFAULT_CACHE_DIR, FeatureCache, file_hash
@@ -183,13 +183,15 @@ def _summary(values):
 
 
 def cross_validate(X, labels, splits, fit, channel_blocks=None, label_order=None,
-                   restrict_to=None):
+                   restrict_to=None, collect=None):
     """Score a fit(train_index) -> classifier function on the splits.
 
     channel_blocks: {name: feature block row-aligned with X}; the fitted model of every fold is
     re-scored on the block's test rows. restrict_to: also score the test clips of these labels
     with the model's choice among these labels only (e.g. the 8-emotion model on the 4 tutorial
-    emotions). Returns a dict of per-fold figures and the pooled confusion matrix.
+    emotions). collect: a dict that receives each fold's fitted model ("models") and the
+    out-of-fold probabilities of every test row ("proba", columns = the models' classes_).
+    Returns a dict of per-fold figures and the pooled confusion matrix.
     """
     label_order = list(label_order or sorted(set(labels)))
     predicted = np.empty(len(labels), dtype=object)
@@ -200,6 +202,10 @@ def cross_validate(X, labels, splits, fit, channel_blocks=None, label_order=None
     for train, test in splits:
         model = fit(train)
         pred = model.predict(X[test])
+        if collect is not None:
+            collect.setdefault("models", []).append(model)
+            collect.setdefault("proba", np.zeros((len(labels), len(model.classes_))))[test] = \
+                model.predict_proba(X[test])
         if restrict_to:
             rows = test[np.isin(labels[test], restrict_to)]
             cols = [list(model.classes_).index(c) for c in restrict_to]
@@ -261,7 +267,7 @@ def select_recipe(X, labels, actors, train, augmented, candidates, base, seed=0,
 def run(data_dir, folds=5, emotions=dataset.EMOTIONS, feature_set="default", protocol="grouped",
         recipe=DEFAULT_RECIPE, compare_baseline=False, baseline_script=None, channel_test=False,
         tutorial_subset=True, grid=None, select=None, baseline_channels=False, seed=0, jobs=1,
-        cache_dir=DEFAULT_CACHE_DIR, out_dir=None, progress=True, log=print):
+        cache_dir=DEFAULT_CACHE_DIR, out_dir=None, progress=True, log=print, long_clips=8):
     """Evaluate the recipe (and optionally the baseline) and return a JSON-ready report.
 
     grid: list of recipe changes to compare by the same CV (replaces the normal evaluation).
@@ -269,6 +275,8 @@ def run(data_dir, folds=5, emotions=dataset.EMOTIONS, feature_set="default", pro
     (nested model selection); None uses the recipe as given.
     baseline_channels: also channel-test the baseline (slow: its features are re-extracted for
     every degraded copy).
+    long_clips: synthetic long recordings of one emotion and as many mixtures per grouped fold,
+    built from its test actors (ml.reliability; 0 = skip).
     """
     with warnings.catch_warnings():
         # tiny folds clip the tutorial's batch of 256; capped MLPs warn about convergence
@@ -276,12 +284,13 @@ def run(data_dir, folds=5, emotions=dataset.EMOTIONS, feature_set="default", pro
         warnings.simplefilter("ignore", ConvergenceWarning)
         return _run(data_dir, folds, emotions, feature_set, protocol, recipe, compare_baseline,
                     baseline_script, channel_test, tutorial_subset, grid, select,
-                    baseline_channels, seed, jobs, cache_dir, out_dir, progress, log)
+                    baseline_channels, seed, jobs, cache_dir, out_dir, progress, log,
+                    long_clips)
 
 
 def _run(data_dir, folds, emotions, feature_set, protocol, recipe, compare_baseline,
          baseline_script, channel_test, tutorial_subset, grid, select, baseline_channels, seed,
-         jobs, cache_dir, out_dir, progress, log):
+         jobs, cache_dir, out_dir, progress, log, long_clips):
     started = time.perf_counter()
     get_config(feature_set)
     corpus = load_corpus(data_dir, emotions, feature_set, jobs, cache_dir, progress)
@@ -335,9 +344,22 @@ def _run(data_dir, folds, emotions, feature_set, protocol, recipe, compare_basel
     log(f"Evaluating {len(corpus.emotions)} clips, {len(set(corpus.actors))} actors, "
         f"{len(splits)} {protocol} folds ...")
     subset = [e for e in dataset.TUTORIAL_EMOTIONS if e in label_order]
+    fits = {}
     report["emotion"] = cross_validate(
         corpus.X, corpus.emotions, splits, fit_model, blocks, label_order,
-        subset if len(subset) == len(dataset.TUTORIAL_EMOTIONS) < len(label_order) else None)
+        subset if len(subset) == len(dataset.TUTORIAL_EMOTIONS) < len(label_order) else None,
+        collect=fits)
+    classes = list(fits["models"][0].classes_)
+    tested = np.concatenate([test for _, test in splits])
+    fold_of = np.concatenate([np.full(len(test), i) for i, (_, test) in enumerate(splits)])
+    report["calibration"] = reliability.calibration_report(
+        fits["proba"][tested], np.array([classes.index(v) for v in corpus.emotions[tested]]),
+        fold_of)
+    if long_clips and protocol == "grouped":
+        log(f"Long recordings: {long_clips} of one emotion and {long_clips} mixtures per fold ...")
+        report["long_clips"] = reliability.long_clip_report(
+            corpus, splits, fits["models"], report["calibration"]["fold_temperatures"],
+            get_config(feature_set), long_clips, seed, jobs)
     if select:
         report["selected_recipes"] = selected
     report["gender"] = cross_validate(
@@ -381,6 +403,14 @@ def _run(data_dir, folds, emotions, feature_set, protocol, recipe, compare_basel
         plots.confusion_matrix(report["emotion"]["confusion_matrix"], label_order,
                                stem + ".png", title=f"Confusion matrix ({_protocol_name(report)})")
         report["confusion_png"] = stem + ".png"
+        if "calibration" in report:
+            curves = {"before calibration": report["calibration"]["reliability_before"],
+                      "calibrated (cross-fitted)": report["calibration"]["reliability_after"]}
+            if "long_clips" in report:
+                curves["long recordings, calibrated"] = report["long_clips"]["reliability"]
+            report["reliability_png"] = os.path.join(out_dir, f"reliability_{protocol}.png")
+            plots.reliability_diagram(curves, report["reliability_png"],
+                                      f"Reliability ({_protocol_name(report)})")
         with open(os.path.join(out_dir, f"evaluation_{protocol}.json"), "w") as f:
             json.dump(report, f, indent=1)
         report["json"] = os.path.join(out_dir, f"evaluation_{protocol}.json")
@@ -409,6 +439,35 @@ def confusion_text(matrix, labels):
     head = " " * width + "".join(f"{l[:6]:>7}" for l in labels)
     lines = [head] + [f"{l:<{width}}" + "".join(f"{v:>7d}" for v in row)
                       for l, row in zip(labels, matrix)]
+    return "\n".join(lines)
+
+
+def calibration_text(c):
+    """The calibration figures as text."""
+    share = f"{c['uncertain_share']:.0%}"
+    flagged = "" if c["uncertain_accuracy"] is None else (
+        f" (right {c['uncertain_accuracy']:.0%} as one answer, truth in their top two "
+        f"{c['uncertain_top2_accuracy']:.0%})")
+    return (f"\nCalibration (out-of-fold, 10 bins): ECE {c['ece_before']:.3f} before, "
+            f"{c['ece_after']:.3f} after temperature scaling (each fold's temperature fitted on "
+            f"the other folds: {', '.join(f'{t:.2f}' for t in c['fold_temperatures'])}); mean "
+            f"top probability {c['mean_confidence_before']:.2f} -> "
+            f"{c['mean_confidence_after']:.2f}, accuracy {c['accuracy']:.2f}.\n"
+            f"  Uncertain below {c['uncertain_below']:.0%} (answers just under it were right "
+            f"less than half of the time): {share} of answers{flagged}.")
+
+
+def long_clips_text(r):
+    """The long-recording figures as text."""
+    lines = [f"\nLong recordings (synthetic, from each fold's test actors, analysed like an "
+             f"upload; {r['recordings']} recordings):"]
+    for kind, what in (("one emotion", "accuracy"), ("mixture", "majority emotion wins")):
+        k = r[kind]
+        rates = ", ".join(f"{name} {v:.1%}" for name, v in k["accuracy"].items())
+        lines.append(f"  {kind} ({k['recordings']} of {k['clips_per_recording'][0]}-"
+                     f"{k['clips_per_recording'][1]} clips, {k['mean_windows']:.1f} windows on "
+                     f"average): {what}: {rates}")
+    lines.append(f"  ECE {r['ece']:.3f} (mean top probability {r['mean_confidence']:.2f})")
     return "\n".join(lines)
 
 
@@ -443,6 +502,10 @@ def format_report(report):
         out.append(f"4 tutorial emotions, the {n}-emotion model choosing among those 4: accuracy "
                    f"{_pm(emo['restricted']['accuracy'])}")
     out.append(f"Gender: accuracy {_pm(report['gender']['accuracy'])}")
+    if "calibration" in report:
+        out.append(calibration_text(report["calibration"]))
+    if "long_clips" in report:
+        out.append(long_clips_text(report["long_clips"]))
     if "channels" in emo:
         out.append("\nChannel test (test folds re-scored after degradation; drop = clean - "
                    "degraded, percentage points):")
@@ -475,5 +538,7 @@ def format_report(report):
             for r in report["selected_recipes"]))
     if "confusion_png" in report:
         out.append(f"\nConfusion matrix PNG: {report['confusion_png']}; JSON: {report['json']}")
+    if "reliability_png" in report:
+        out.append(f"Reliability diagram PNG: {report['reliability_png']}")
     out.append(f"({report['seconds']:.0f} s)")
     return "\n".join(out)

@@ -40,6 +40,26 @@ def confusion_matrix(matrix, labels, path, title="Confusion matrix (unseen speak
     plt.close(fig)
 
 
+def reliability_diagram(curves, path, title="Reliability (unseen speakers)"):
+    """Plot accuracy against mean top probability per bin ({label: ml.calibration.reliability
+    bins}) with the diagonal of perfect calibration, to a PNG."""
+    fig, ax = plt.subplots(figsize=(5.5, 5), dpi=100)
+    ax.plot([0, 1], [0, 1], color="grey", linestyle=":", label="perfectly calibrated")
+    for label, bins in curves.items():
+        used = [b for b in bins if b["count"]]
+        ax.plot([b["confidence"] for b in used], [b["accuracy"] for b in used], marker="o",
+                label=label)
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("top probability shown (mean per bin)")
+    ax.set_ylabel("share of answers that were right")
+    ax.set_title(title)
+    ax.legend(loc="upper left", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
 def enrolment_curve(curves, path, title="Speaker adaptation (unseen speakers)"):
     """Plot accuracy against the number of reference clips ({label: [(clips, accuracy)]})."""
     fig, ax = plt.subplots(figsize=(6, 4), dpi=100)

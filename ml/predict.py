@@ -6,8 +6,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from . import artifact as artifact_io
-from . import inference
-from .audio import SAMPLE_RATE, Audio, load_audio, prepare
+from . import inference, segment, vad
+from .audio import SAMPLE_RATE, Audio, decode, prepare
 from .features import extract, get_config
 from .speaker import ProfileError, SpeakerStats, adapted_proba
 
@@ -131,6 +131,7 @@ class Predictor:
         t = np.arange(int(1.5 * SAMPLE_RATE)) / SAMPLE_RATE
         tone = 0.1 * np.sin(2 * np.pi * 150 * t) * (1 + np.sin(2 * np.pi * 3 * t))
         self.predict_samples(tone.astype(np.float32))
+        vad.load_models()
 
     def predict_samples(self, samples, sample_rate=SAMPLE_RATE, adaptation=None):
         """Classify a raw waveform (e.g. a live or timeline window) with the same trimming and
@@ -138,7 +139,22 @@ class Predictor:
         started = time.perf_counter()
         return self.predict_audio(prepare(samples, sample_rate), started, adaptation)
 
+    def analyse(self, samples, started=None, adaptation=None):
+        """The one analysis of a recording (16 kHz mono samples, untrimmed), whatever its
+        length: (Prediction, timeline entries) — see ml.segment; adapted to a speaker when
+        adaptation is given. Raises AudioError when it holds no speech."""
+        started = time.perf_counter() if started is None else started
+        plan = segment.plan(samples)
+        return self.combine(plan, segment.featurise(plan, self.config), started, adaptation)
+
+    def combine(self, plan, features, started, adaptation=None):
+        """(Prediction, timeline entries) of an ml.segment plan from its windows' feature rows
+        (processing time counted from `started`, a perf_counter value)."""
+        proba, g_proba = self.probabilities(features, adaptation)
+        return segment.combine(self, plan, proba, g_proba, 1000 * (time.perf_counter() - started),
+                               adaptation.describe() if self.adapts(adaptation) else None)
+
     def predict_file(self, source, adaptation=None):
-        """Load (path or binary file object) and classify; raises AudioError for bad input."""
+        """Load (path or binary file object) and analyse it; raises AudioError for bad input."""
         started = time.perf_counter()
-        return self.predict_audio(load_audio(source), started, adaptation)
+        return self.analyse(decode(source).samples, started, adaptation)[0]

@@ -1,80 +1,156 @@
-"""Speech detection and emotion timelines over untrimmed audio (long uploads and live streams).
+"""One answer for a recording of any length, built from its speech, and the timeline behind it.
 
-A voice-activity detector marks 10 ms frames as speech when their energy is above an absolute
-level, well above the recording's noise floor and within DYNAMIC_RANGE_DB of its loud parts.
-Windows with too little speech are labelled "silence": the classifier never guesses on them.
+The single code path of uploads, the API, `predict` (CLI), Live "Save to history" and the
+timeline (their headline and timeline can never disagree):
+
+1. `plan(samples)`: find speech (ml.vad: Silero inside the energy detector's sound regions) in
+   the 16 kHz mono recording. Less than GATE_S of speech is "No speech detected" (AudioError) —
+   never an emotion. Speech spanning at most SINGLE_MAX_S (the length of a training clip) is one
+   window: the whole recording, trimmed and normalised exactly like a training clip. Longer
+   speech is cut into WINDOW_S windows every HOP_S (overlapping) from the first speech to the
+   last; a window with less than MIN_WINDOW_SPEECH_S of speech is "silence".
+2. `featurise(plan, config)`: one feature row per speech window.
+3. `combine(predictor, plan, proba, g_proba, ms)`: the recording's probabilities are the
+   speech-duration-weighted mean of its windows' calibrated probabilities; the timeline is the
+   windows themselves. Times are seconds of the uploaded file (the waveform's clock).
+
+Live mode asks `latest()` for the last few seconds of its stream.
 """
+from dataclasses import dataclass, field
+
 import numpy as np
 
-from .audio import MIN_SPEECH_S, SAMPLE_RATE, to_mono_16k
+from .audio import SAMPLE_RATE, prepare
 from .errors import AudioError
+from .features import extract
+from .vad import speech_regions, speech_seconds
 
-FRAME_S = 0.025
-HOP_S = 0.010
-SPEECH_DBFS = -60.0        # a frame quieter than this is never speech
-NOISE_MARGIN_DB = 12.0     # ... nor one less than this far above the noise floor
-NOISE_PERCENTILE = 10      # the noise floor: this percentile of frame energies
-LOUD_PERCENTILE = 99       # the loud parts (robust to a single click): this percentile
-DYNAMIC_RANGE_DB = 40.0    # frames this far below the loud parts are breath or background
-MAX_GAP_S = 0.2            # pauses shorter than this stay inside one speech region
-MIN_REGION_S = 0.15        # sounds shorter than this (clicks, pops) are not speech
-MIN_WINDOW_SPEECH_S = max(MIN_SPEECH_S, 0.4)  # a window with less speech is "silence"
+GATE_S = 0.25              # a recording with less detected speech is refused (bench/vad.py)
+SINGLE_MAX_S = 5.0         # speech spanning up to this is analysed whole, like a training clip
+WINDOW_S = 3.0             # longer speech: windows of this length (training clips: 2-4 s) ...
+HOP_S = 1.5                # ... every HOP_S (half overlapping)
+MIN_WINDOW_SPEECH_S = 0.4  # a window with less detected speech is "silence"
 SILENCE = "silence"
 
 
-def frame_energy_db(samples, sample_rate=SAMPLE_RATE):
-    """RMS level in dBFS of each FRAME_S frame, one every HOP_S."""
-    frame, hop = int(FRAME_S * sample_rate), int(HOP_S * sample_rate)
-    y = np.asarray(samples, dtype=np.float64)
-    if len(y) < frame:
-        y = np.pad(y, (0, frame - len(y)))
-    frames = np.lib.stride_tricks.sliding_window_view(y, frame)[::hop]
-    rms = np.sqrt(np.mean(frames ** 2, axis=1))
-    return 20 * np.log10(np.maximum(rms, 1e-10))
+@dataclass
+class Window:
+    """A stretch of the recording: its times (s), detected speech (s) and, until featurised,
+    its trimmed and normalised samples (None = silence)."""
+    start_s: float
+    end_s: float
+    speech_s: float
+    samples: np.ndarray = field(default=None, repr=False)
 
 
-def speech_threshold_db(noise_db, loud_db=None):
-    """Frame level above which a frame counts as speech, given the noise floor and (when known)
-    the level of the loud parts."""
-    threshold = max(SPEECH_DBFS, noise_db + NOISE_MARGIN_DB)
-    return threshold if loud_db is None else max(threshold, loud_db - DYNAMIC_RANGE_DB)
+@dataclass
+class Plan:
+    """How a recording is analysed: one window (single) or a timeline of windows."""
+    duration_s: float
+    windows: list
+    single: bool
+
+    @property
+    def speech_windows(self):
+        """The windows that are classified (they hold speech)."""
+        return [w for w in self.windows if w.speech_s > 0]
+
+    @property
+    def analysed_s(self):
+        """Seconds analysed: the trimmed clip, or the span of the speech windows."""
+        if self.single:
+            return self.windows[0].end_s - self.windows[0].start_s
+        speech = self.speech_windows
+        return speech[-1].end_s - speech[0].start_s
 
 
-def speech_regions(samples, sample_rate=SAMPLE_RATE, noise_db=None):
-    """[(start_s, end_s), ...] of speech, in order; noise_db defaults to this audio's own floor."""
-    db = frame_energy_db(samples, sample_rate)
-    if noise_db is None:
-        noise_db = float(np.percentile(db, NOISE_PERCENTILE))
-    loud_db = float(np.percentile(db, LOUD_PERCENTILE))
-    active = np.flatnonzero(db > speech_threshold_db(noise_db, loud_db))
-    if not len(active):
-        return []
-    max_gap = int(round(MAX_GAP_S / HOP_S))
-    breaks = np.flatnonzero(np.diff(active) > max_gap)
-    starts = np.concatenate([[active[0]], active[breaks + 1]])
-    ends = np.concatenate([active[breaks], [active[-1]]])
-    duration = len(samples) / sample_rate
-    regions = []
-    for first, last in zip(starts, ends):
-        start, end = float(first * HOP_S), float(min(duration, last * HOP_S + FRAME_S))
-        if end - start >= MIN_REGION_S:
-            regions.append((round(start, 3), round(end, 3)))
-    return regions
+def window_starts(first_s, last_s, window_s=WINDOW_S, hop_s=HOP_S):
+    """Start times of window_s windows every hop_s covering [first_s, last_s]; the last window
+    ends exactly at last_s; no two windows are the same."""
+    if last_s - first_s <= window_s:
+        return [round(first_s, 3)]
+    starts = list(np.arange(first_s, last_s - window_s + 1e-9, hop_s))
+    if starts[-1] + window_s < last_s - 1e-6:
+        starts.append(last_s - window_s)
+    return sorted({round(float(s), 3) for s in starts})
 
 
-def speech_seconds(regions, start_s, end_s):
-    """How many seconds of the given regions fall inside [start_s, end_s]."""
-    return sum(max(0.0, min(end, end_s) - max(start, start_s)) for start, end in regions)
+def _no_speech(found_s):
+    return AudioError(f"No speech detected: the recording holds {found_s:.1f} s of speech; at "
+                      f"least {GATE_S} s is needed (noise, music and tones are not analysed).")
 
 
-def window_starts(duration_s, window_s, hop_s):
-    """Window start times every hop_s; a last window ends exactly at the end of the audio."""
-    if duration_s <= window_s:
-        return [0.0]
-    starts = list(np.arange(0.0, duration_s - window_s + 1e-9, hop_s))
-    if starts[-1] + window_s < duration_s - 1e-6:
-        starts.append(duration_s - window_s)
-    return [round(float(s), 3) for s in starts]
+def plan(samples):
+    """Plan the analysis of a 16 kHz mono recording (raises AudioError without speech)."""
+    samples = np.asarray(samples, dtype=np.float32)
+    duration = len(samples) / SAMPLE_RATE
+    short = duration <= SINGLE_MAX_S
+    regions = speech_regions(samples, enough_s=GATE_S if short else None)
+    found = speech_seconds(regions)
+    if found < GATE_S:
+        raise _no_speech(found)
+    if short or regions[-1][1] - regions[0][0] <= SINGLE_MAX_S:
+        audio = prepare(samples, SAMPLE_RATE)
+        return Plan(duration, [Window(0.0, audio.duration_s, found, audio.samples)], True)
+    windows = []
+    for start in window_starts(regions[0][0], regions[-1][1]):
+        end = min(duration, start + WINDOW_S)
+        speech = speech_seconds(regions, start, end)
+        window = Window(start, round(end, 3), 0.0)
+        if speech >= MIN_WINDOW_SPEECH_S:
+            try:
+                cut = samples[int(round(start * SAMPLE_RATE)):int(round(end * SAMPLE_RATE))]
+                window = Window(start, window.end_s, round(speech, 3),
+                                prepare(cut, SAMPLE_RATE).samples)
+            except AudioError:
+                pass  # the trimmer found no usable speech in it: silence
+        windows.append(window)
+    if not any(w.speech_s for w in windows):
+        raise _no_speech(found)
+    return Plan(duration, windows, False)
+
+
+def featurise(plan, config):
+    """Feature rows [speech windows, d] of a plan; drops the windows' samples (the plan stays
+    small enough to pass between processes)."""
+    rows = [extract(w.samples, config) for w in plan.speech_windows]
+    for w in plan.windows:
+        w.samples = None
+    return np.vstack(rows)
+
+
+def aggregate(proba, weights):
+    """The recording's probabilities: its windows' calibrated probabilities [n, k] averaged with
+    weights (seconds of speech in each window)."""
+    weights = np.asarray(weights, dtype=np.float64)
+    mean = (np.asarray(proba, dtype=np.float64) * weights[:, None]).sum(axis=0) / weights.sum()
+    return mean / mean.sum()
+
+
+def combine(predictor, plan, proba, g_proba, processing_ms, adaptation=None):
+    """(Prediction of the whole recording, timeline entries) from the calibrated probabilities
+    of the plan's speech windows (rows in order). The timeline is empty for a single window.
+    adaptation: how the probabilities were adapted to the speaker (reported as is)."""
+    speech = plan.speech_windows
+    weights = [w.speech_s for w in speech]
+    prediction = predictor.make_prediction(aggregate(proba, weights), aggregate(g_proba, weights),
+                                           plan.analysed_s, processing_ms, adaptation)
+    if plan.single:
+        return prediction, []
+    rows = iter(range(len(speech)))
+    emotions = predictor.artifact.emotions
+    timeline = []
+    for w in plan.windows:
+        entry = {"start_s": w.start_s, "end_s": w.end_s, "speech_s": w.speech_s}
+        if w.speech_s:
+            p = proba[next(rows)]
+            best = int(np.argmax(p))
+            entry.update(emotion=emotions[best], confidence=round(float(p[best]), 4),
+                         probabilities={c: round(float(v), 4) for c, v in zip(emotions, p)})
+        else:
+            entry.update(emotion=SILENCE, confidence=1.0, probabilities={})
+        timeline.append(entry)
+    return prediction, timeline
 
 
 def classify_window(predictor, samples, start_s, end_s, regions, sample_rate=SAMPLE_RATE,
@@ -98,36 +174,17 @@ def classify_window(predictor, samples, start_s, end_s, regions, sample_rate=SAM
     return {**entry, "emotion": SILENCE, "confidence": round(quiet, 4), "probabilities": {}}
 
 
-def timeline(predictor, samples, sample_rate=SAMPLE_RATE, window_s=3.0, hop_s=1.0,
-             adaptation=None):
-    """Emotion of each window_s window every hop_s over an UNtrimmed waveform.
-
-    Returns [{"start_s", "end_s", "emotion" (or "silence"), "confidence", "probabilities"}].
-    Windows holding less than MIN_WINDOW_SPEECH_S of detected speech are "silence" with empty
-    probabilities; their confidence is the fraction of the window without speech.
-    Costs one classification (~0.1 s) per window that contains speech.
-    """
-    if window_s <= 0 or hop_s <= 0:
-        raise ValueError("window_s and hop_s must be positive.")
-    samples = np.asarray(samples, dtype=np.float32)
-    if samples.ndim != 1 or sample_rate != SAMPLE_RATE:
-        samples = to_mono_16k(samples, sample_rate)
-    if not len(samples):
-        return []
-    duration = len(samples) / SAMPLE_RATE
-    regions = speech_regions(samples)
-    return [classify_window(predictor, samples, start, min(duration, start + window_s), regions,
-                            adaptation=adaptation)
-            for start in window_starts(duration, window_s, hop_s)]
-
-
 def latest(predictor, samples, window_s=2.5, adaptation=None):
-    """Timeline entry for the last window_s of 16 kHz samples (a live stream's recent context).
+    """Timeline entry for the last window_s of 16 kHz samples (a live stream's recent context),
+    adapted to the speaker when adaptation is given.
 
-    Speech is detected over all the samples given, so pass a few seconds more than window_s
-    for a steadier noise floor. Times are relative to the start of samples.
+    The energy detector's noise floor comes from all the samples given (pass a few seconds more
+    than window_s); Silero scores only the sound near the last window_s. Times are relative to
+    the start of samples.
     """
     samples = np.asarray(samples, dtype=np.float32)
     duration = len(samples) / SAMPLE_RATE
-    return classify_window(predictor, samples, max(0.0, duration - window_s), duration,
-                           speech_regions(samples), adaptation=adaptation)
+    start = max(0.0, duration - window_s)
+    return classify_window(predictor, samples, start, duration,
+                           speech_regions(samples, within=(start, duration)),
+                           adaptation=adaptation)

@@ -141,7 +141,10 @@ def test_long_clip_has_segments(client, spec, tmp_path):
     segments = body["segments"]
     assert len(segments) >= 2
     assert all(s["emotion"] in EMOTIONS or s["emotion"] == "silence" for s in segments)
-    assert segments[-1]["end_s"] == pytest.approx(len(y) / 16000, abs=0.01)
+    # windows run from the first speech to the last (the clips' own silences: ~1 s each)
+    assert 0.3 < segments[0]["start_s"] < 1.5
+    assert len(y) / 16000 - 1.5 < segments[-1]["end_s"] < len(y) / 16000
+    assert all(0 <= s["speech_s"] <= s["end_s"] - s["start_s"] for s in segments)
 
 
 @pytest.mark.parametrize("make,status,message", [

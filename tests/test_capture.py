@@ -11,7 +11,7 @@ from django.core.management import CommandError, call_command
 from ml import Predictor
 from ml.capture import (BLOCK_S, INSTALL_HINT, CaptureError, Microphone, SpeechGate,
                         list_devices, load_pyaudio, record, record_until_silence)
-from ml.segment import speech_regions
+from ml.vad import speech_regions
 from tests.audio_factory import clip_path
 
 CLIP = clip_path(3, 5)  # angry, ~4.4 s with ~1 s of silence first

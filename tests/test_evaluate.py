@@ -86,8 +86,15 @@ def test_tiny_grouped_run(small_data, tmp_path):
     report = evaluate.run(small_data, folds=3, emotions=("calm", "angry", "fearful"),
                           recipe=TINY, compare_baseline=True, jobs=1,
                           cache_dir=str(tmp_path / "cache"), out_dir=str(tmp_path / "out"),
-                          progress=False, log=lambda *_: None)
+                          progress=False, log=lambda *_: None, long_clips=2)
     assert report["fold_test_actors"] == [[1], [2], [3]]
+    cal = report["calibration"]
+    assert cal["clips"] == 36 and len(cal["fold_temperatures"]) == 3
+    assert 0 <= cal["ece_after"] <= 1 and sum(b["count"] for b in cal["reliability_after"]) == 36
+    long = report["long_clips"]
+    assert long["recordings"] == 12 and long["one emotion"]["recordings"] == 6
+    assert 4 <= long["mixture"]["clips_per_recording"][0]
+    assert os.path.getsize(report["reliability_png"]) > 1000
     emo = report["emotion"]
     assert len(emo["accuracy"]["folds"]) == 3
     assert 0.0 <= emo["accuracy"]["mean"] <= 1.0
@@ -100,6 +107,7 @@ def test_tiny_grouped_run(small_data, tmp_path):
         assert json.load(f)["clips"] == 36
     text = evaluate.format_report(report)
     assert "3-fold grouped by actor" in text and "Baseline" in text and "calm" in text
+    assert "Calibration (out-of-fold, 10 bins): ECE" in text and "Long recordings" in text
 
 
 def test_grid_scores_each_candidate(small_data, tmp_path):
@@ -114,9 +122,11 @@ def test_grid_scores_each_candidate(small_data, tmp_path):
 def test_evaluate_command(small_data, tmp_path, capsys):
     call_command("evaluate", "--data", small_data, "--folds", "3", "--augment", "none",
                  "--emotions", "calm", "angry", "fearful", "--out", str(tmp_path),
-                 "--jobs", "1")
+                 "--jobs", "1", "--long-clips", "1")
     out = capsys.readouterr().out
     assert "3 emotions: accuracy" in out and "Gender: accuracy" in out
+    assert "ECE" in out and "majority emotion wins" in out
+    assert os.path.exists(tmp_path / "reliability_grouped.png")
     assert os.path.exists(tmp_path / "confusion_grouped.png")
 
 

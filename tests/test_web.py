@@ -112,6 +112,21 @@ def test_result_page_shows_all_parts(client):
     assert client.get(f"/analyses/{a.uid}/audio").status_code == 404
 
 
+def test_pages_say_what_the_model_knows(client):
+    """Home, result and model pages state the training data, the accuracy on unseen actors
+    (from the model's own metadata) and that other speech scores lower."""
+    from classifier import services
+    meta = services.get_predictor().artifact.metadata
+    percent = round(100 * meta["evaluation"]["accuracy_mean"])
+    a = analyse(client, clip_path(4, 3))
+    for url in ("/", f"/analyses/{a.uid}/", "/model/"):
+        html = " ".join(client.get(url).content.decode().split())
+        assert 'id="model-knows"' in html, url
+        assert "acted English speech, 20 actors" in html and "in 8 emotions" in html
+        assert f"names the right emotion {percent}% of the time" in html
+        assert "other languages and other recording set-ups score lower" in html
+
+
 def test_uncertain_answer_shows_the_two_most_likely_emotions(client):
     """Normal-intensity clips give both sure and unsure answers; an unsure one names its two
     most likely emotions with their probabilities instead of one "confident" word."""
@@ -138,8 +153,8 @@ def test_long_clip_gets_a_segment_timeline(client, tmp_path):
                         speech(16000, 1, 1, 4), speech(16000, 1, 1, 3)])
     a = analyse(client, write(tmp_path / "long.wav", y, 16000))
     assert len(a.segments) >= 3
-    assert a.segments[0]["start_s"] == 0
-    assert a.segments[-1]["end_s"] == pytest.approx(len(y) / 16000, abs=0.01)
+    assert 0.3 < a.segments[0]["start_s"] < 1.5   # from the first speech ...
+    assert len(y) / 16000 - 1.5 < a.segments[-1]["end_s"] < len(y) / 16000  # ... to the last
     html = client.get(f"/analyses/{a.uid}/").content.decode()
     assert 'id="timeline"' in html and html.count('class="seg ') == len(a.segments)
 

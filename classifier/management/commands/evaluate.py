@@ -88,6 +88,9 @@ class Command(BaseCommand):
                             help="with --adapt: random reference sets per actor and k")
         parser.add_argument("--no-subset", action="store_true",
                             help="skip the 4-emotion tutorial subset")
+        parser.add_argument("--long-clips", type=int, default=8,
+                            help="synthetic long recordings of one emotion, and as many "
+                                 "mixtures, per grouped fold from its test actors (0 = skip)")
         parser.add_argument("--seed", type=int, default=0)
         parser.add_argument("--jobs", type=int, default=2, help="parallel extraction workers")
         parser.add_argument("--out", default=None,
@@ -118,7 +121,7 @@ class Command(BaseCommand):
                 baseline_channels=opts["baseline_channels"],
                 seed=opts["seed"], jobs=opts["jobs"],
                 cache_dir=None if opts["no_cache"] else DEFAULT_CACHE_DIR,
-                out_dir=out, progress=not quiet,
+                out_dir=out, progress=not quiet, long_clips=opts["long_clips"],
                 log=(lambda *_: None) if quiet else self.stdout.write)
         except (DatasetError, ValueError) as exc:
             raise CommandError(str(exc))

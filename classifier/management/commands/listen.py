@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from ml import SAMPLE_RATE, AudioError, ModelError, Predictor
 from ml.capture import CaptureError, Microphone, list_devices, record, record_until_silence
-from ml.segment import SILENCE, speech_regions
+from ml.segment import SILENCE
 
 
 class Command(BaseCommand):
@@ -72,9 +72,7 @@ class Command(BaseCommand):
     def _line(number, predictor, samples, as_json):
         result = {"utterance": number}
         try:
-            if not speech_regions(samples):
-                raise AudioError("No speech detected.")
-            result.update(predictor.predict_samples(samples).to_dict())
+            result.update(predictor.analyse(samples)[0].to_dict())  # gated like uploads
         except AudioError:
             result.update(emotion=SILENCE, duration_s=round(len(samples) / SAMPLE_RATE, 3))
         if as_json:
