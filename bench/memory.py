@@ -101,7 +101,8 @@ def table(rows):
     lines = ["| input | file | answer | time s | worker idle MiB | worker peak MiB |",
              "|---|---:|---|---:|---:|---:|"]
     for r in rows:
-        size = f"{r['bytes'] / 2**20:.1f} MiB" if r["bytes"] > 2**20 else f"{r['bytes'] / 1024:.0f} kB"
+        mib = r["bytes"] / 2**20
+        size = f"{mib:.1f} MiB" if mib > 1 else f"{r['bytes'] / 1024:.0f} kB"
         lines.append(f"| {r['what']} | {size} | {r['status']} | {r['seconds']} | "
                      f"{r['idle_mib']} | {r['peak_mib']} |")
     return "\n".join(lines)

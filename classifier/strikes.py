@@ -1,6 +1,7 @@
-"""Repeat offenders: an address whose uploads keep being refused (bombs, junk, files the decoder
-cannot read) is answered 429 for a while, after a short pause and without its body being read,
-so a client looping hostile uploads costs the server almost nothing and cannot crowd out others.
+"""Repeat offenders: an address whose uploads keep being refused by the decoder (bombs, junk,
+files over the limits; not recordings that merely hold no speech) is answered 429 for a while,
+after a short pause and without its body being read, so a client looping hostile uploads costs
+the server almost nothing and cannot crowd out others.
 
 Counted per worker process, in memory (no shared store to write on every refusal): with W
 workers an address is held back after about W x settings.SER_REFUSALS_PER_MINUTE refusals at
@@ -18,6 +19,18 @@ MAX_ADDRESSES = 10000  # memory bound: the oldest addresses are forgotten beyond
 
 _lock = threading.Lock()
 _refused = defaultdict(deque)   # address -> times of its recent refusals
+_request = threading.local()    # .refused: this thread's current upload was refused
+
+
+def refused_upload():
+    """Mark the upload this thread is handling as refused by the decoder (see take())."""
+    _request.refused = True
+
+
+def take():
+    """Whether this thread's upload was marked refused since the last call (and unmark it)."""
+    marked, _request.refused = getattr(_request, "refused", False), False
+    return marked
 
 
 def record(request):

@@ -211,8 +211,9 @@ class UploadLimitMiddleware:
             if refused is not None:
                 return refused
         deadlines.received(settings.SER_ANALYSIS_TIMEOUT_S + deadlines.RESPONSE_S)
+        strikes.take()
         response = self.get_response(request)
-        if response.status_code in (400, 413) and request.method == "POST" and length:
+        if strikes.take() or response.status_code == 413:
             strikes.record(request)
         return response
 

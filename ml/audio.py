@@ -16,7 +16,7 @@ import numpy as np
 import soundfile as sf
 import soxr
 
-from .arrays import percentiles, window_sums
+from .arrays import frame_levels_db, percentiles
 from .errors import AudioError, TimeLimitError
 
 SAMPLE_RATE = 16000
@@ -244,15 +244,6 @@ def to_mono_16k(data, rate):
     return data
 
 
-def _frame_rms_db(y, frame=FRAME, hop=HOP):
-    """Level (dBFS) of frame-long windows every hop samples."""
-    if len(y) < frame:
-        y = np.pad(y, (0, frame - len(y)))
-    energy = window_sums(np.square(y, dtype=np.float64), frame, hop, (len(y) - frame) // hop + 1)
-    rms = np.sqrt(np.maximum(energy, 0) / frame)
-    return 20 * np.log10(np.maximum(rms, 1e-10)), hop
-
-
 def trim_and_normalise(y):
     """Trim leading/trailing silence and scale the speech to TARGET_RMS_DBFS.
 
@@ -263,7 +254,7 @@ def trim_and_normalise(y):
     if len(y) < MIN_SPEECH_S * SAMPLE_RATE:
         raise AudioError(f"The recording is {len(y) / SAMPLE_RATE:.2f} s long; at least "
                          f"{MIN_SPEECH_S} s of speech is needed.")
-    db, hop = _frame_rms_db(y)
+    db, hop = frame_levels_db(y, FRAME, HOP), HOP
     loudest = db.max()
     if loudest < SILENCE_DBFS:
         raise AudioError("No speech detected: the recording is silent.")
