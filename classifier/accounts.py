@@ -1,6 +1,7 @@
 """Accounts (optional): sign up, the account page (API tokens, change password, delete the
 account and everything in it). Sign-in/out and password change are Django's own views
 (sersite/urls.py); sign-in is rate-limited per address and guarded by django-axes."""
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login, logout
 from django.contrib.auth.decorators import login_required
@@ -26,6 +27,15 @@ def sign_up(request):
         return redirect("account")
     return render(request, "registration/sign_up.html", {"form": form},
                   status=400 if form.errors else 200)
+
+
+def locked_out(request, original_response=None, credentials=None):
+    """django-axes' answer to a locked user name/address pair: 429, Retry-After, a page."""
+    minutes = round(settings.AXES_COOLOFF_TIME * 60)
+    response = render(request, "registration/locked_out.html", {"minutes": minutes},
+                      status=429)
+    response["Retry-After"] = str(minutes * 60)
+    return response
 
 
 @method_decorator(limits.limited("sign-in", "SER_RATE_SIGN_IN"), name="dispatch")

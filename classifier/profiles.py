@@ -62,8 +62,8 @@ def adaptation(profile):
     or was made with other features than the loaded model's (then the generic model answers)."""
     if profile is None or not profile.clips:
         return None
-    stats = statistics(profile)
     try:
+        stats = statistics(profile)
         services.get_predictor().check_stats(stats)
     except ProfileError:
         return None
@@ -96,9 +96,13 @@ def add_clip(profile, upload):
 
 def learn_from(profile, vectors, seconds):
     """Add an analysed recording's feature rows [n, d] (one per speech window, ml.segment)
-    when the owner opted in (profile.learn)."""
+    when the owner opted in (profile.learn); a profile of other features than the model's is
+    left as it is (the analysis was not adapted to it)."""
     if profile is not None and profile.learn:
-        add_features(profile, vectors, seconds)
+        try:
+            add_features(profile, vectors, seconds)
+        except ProfileError:
+            pass
 
 
 def reset(profile):

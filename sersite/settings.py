@@ -150,6 +150,7 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
 AXES_CLIENT_IP_CALLABLE = "classifier.limits.client_ip"
+AXES_LOCKOUT_CALLABLE = "classifier.accounts.locked_out"
 
 # Rate limits per client (account, else address; SER_PROXY_HOPS below says how the address is
 # found): "N/Xs", "N/Xm" or "N/Xh", or "off" (classifier/limits.py).

@@ -31,7 +31,8 @@ def assert_no_violations(page):
     assert page.csp_console == [], page.url
 
 
-@pytest.mark.parametrize("path", ["/", "/history/", "/model/", "/api/docs", "/mic/"])
+@pytest.mark.parametrize("path", ["/", "/history/", "/model/", "/api/docs", "/mic/",
+                                  "/account/sign-in", "/account/sign-up", "/voice/"])
 def test_page_runs_under_the_csp(page, path, settings):
     settings.SER_SERVER_MIC = True   # the server-microphone page exists only when enabled
     response = page.goto(path)
@@ -69,3 +70,39 @@ def test_recording_playback_upload_and_live_mode_under_the_csp(page):
                            timeout=30_000)
     page.click("#live-stop")
     assert_no_violations(page)
+
+
+def test_account_token_and_share_pages_under_the_csp(page, settings, tmp_path):
+    """Sign up, make an API token, keep a recording, share it with its audio and play it
+    through the link in another browser context: all without a CSP violation."""
+    from tests.audio_factory import clip_path
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    page.goto("/account/sign-up")
+    page.fill("#id_username", "csp-user")
+    page.fill("#id_password1", "a good long passphrase")
+    page.fill("#id_password2", "a good long passphrase")
+    page.click("#sign-up-form button[type=submit]")
+    page.wait_for_url(re.compile(r"/account/$"))
+    page.fill("#id_name", "laptop")
+    page.click("#token-form button[type=submit]")
+    assert page.locator("#new-token-value").input_value().startswith("ser_")
+    assert_no_violations(page)
+    page.goto("/")
+    page.set_input_files("#file", clip_path(1, 5))
+    page.check("#keep-upload")
+    page.click("#upload-form button[type=submit]")
+    page.wait_for_url(re.compile(r"/analyses/[0-9a-f-]{36}/"))
+    page.check("#share-audio")
+    page.click("#share-form button[type=submit]")
+    link = page.locator(".share-url").first.input_value()
+    assert_no_violations(page)
+    other = page.context.browser.new_context()
+    try:
+        shared = other.new_page()
+        shared.add_init_script(WATCH)
+        shared.goto(link)
+        assert "shared with you" in shared.locator("#shared-note").inner_text()
+        assert shared.locator("audio").evaluate(PLAY)
+        assert shared.evaluate("window.cspViolations") == []
+    finally:
+        other.close()

@@ -257,7 +257,8 @@ def test_sign_in_errors_and_lockout(settings):
     for _ in range(settings.AXES_FAILURE_LIMIT - 1):
         client.post("/account/sign-in", {"username": "erin", "password": "nope"})
     locked = client.post("/account/sign-in", {"username": "erin", "password": PASSWORD})
-    assert locked.status_code == 429 and "locked" in locked.content.decode().lower()
+    assert locked.status_code == 429 and "locked for 15 minutes" in locked.content.decode()
+    assert locked["Retry-After"] == str(15 * 60)
     call_command("axes_reset", verbosity=0)
     assert client.post("/account/sign-in", {"username": "erin", "password": PASSWORD}
                        ).status_code == 302

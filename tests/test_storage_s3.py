@@ -89,7 +89,7 @@ def test_kept_recording_survives_an_app_restart(s3, tmp_path):  # noqa: F811
     env = load.production_env(tmp_path, load.free_port(), WEB_CONCURRENCY=1,
                               **s3.env(bucket))
     load.prepare(env)
-    clip = open(clip_path(6, 3), "rb").read()
+    clip = open(clip_path(1, 5), "rb").read()
     with load.serve(env, tmp_path / "first.log") as (url, _):
         browser = Browser(url)
         _, _, home = browser.request("/")

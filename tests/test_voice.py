@@ -226,3 +226,18 @@ def test_model_page_reports_the_adapted_model(client):
     html = client.get("/model/").content.decode()
     assert "Emotion accuracy adapted to the speaker" in html
     assert client.get("/voice/").status_code == 200
+
+
+def test_a_profile_of_other_features_is_not_used_and_never_breaks(client):
+    """E.g. a profile made before the model's features changed: the generic model answers,
+    learning skips it, adding a clip explains the problem."""
+    enrol(client, clip_path(12, 1, 1))
+    client.post("/voice/settings", {"name": "Old", "learn": "on"})
+    VoiceProfile.objects.update(stats={**VoiceProfile.objects.get().stats, "feature_key": "old"})
+    analysis = analyse(client, clip_path(12, 5), adapt="1")
+    assert analysis.adaptation is None
+    assert VoiceProfile.objects.get().clips == 1
+    response = enrol(client, clip_path(12, 2, 1))
+    assert response.status_code == 409 and "enrol again" in response.content.decode()
+    VoiceProfile.objects.update(stats={"format": "nonsense"})
+    assert analyse(client, clip_path(12, 5), adapt="1").adaptation is None
