@@ -47,6 +47,13 @@ if os.path.isdir("/dev/shm"):
 
 
 
+def post_fork(server, worker):
+    """Load this worker's own speech detector now (its ONNX runtime does not survive a fork), so
+    the first request does not wait for it."""
+    from ml import vad
+    vad.load_models()
+
+
 def child_exit(server, worker):
     """A worker ended (even SIGKILLed): delete the temporary uploads it was writing."""
     from classifier.uploads import remove_temp_files

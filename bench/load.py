@@ -4,6 +4,12 @@ a 4 s WAV for a fixed time. Prints requests/s, p50/p95/p99 latency and errors pe
 
     python bench/load.py                      # 8 then 16 clients, 60 s each
     python bench/load.py --clients 8 --duration 10
+    python bench/load.py --clients 8 --bomb-clients 4      # also: 4 clients looping a bomb
+
+With --bomb-clients N each run is done three times: clean, with N more clients posting a
+decoding bomb (bench/memory.py's inputs, default the 38 kB 32-channel Vorbis file) in a loop at
+the same time, clean again; the valid clients' rate with bombs is compared with the mean of the
+two clean runs around it (the machine's other load drifts).
 
 Needs wrk (Debian package `wrk`). Traffic stays on 127.0.0.1. Results also go to
 bench/results/load.json. Exit status 1 if any request failed.
@@ -19,6 +25,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -40,6 +47,7 @@ local boundary = "----ser-bench-boundary-7d1c"
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "multipart/form-data; boundary=" .. boundary
 wrk.headers["X-Forwarded-Proto"] = "https"
+wrk.headers["X-Forwarded-For"] = os.getenv("SER_BENCH_CLIENT")
 wrk.body = "--" .. boundary .. "\r\n"
   .. "Content-Disposition: form-data; name=\"file\"; filename=\"speech.wav\"\r\n"
   .. "Content-Type: audio/wav\r\n\r\n" .. data .. "\r\n--" .. boundary .. "--\r\n"
@@ -185,11 +193,16 @@ def make_wav(path, seconds=CLIP_S, data_dir=DATA_DIR):
     return path
 
 
-def run_wrk(url, wav, clients, duration_s, script_path):
-    """Run wrk against url and return its summary dict (requests/s, percentiles, errors)."""
+VALID_CLIENT, BOMB_CLIENT = "198.51.100.1", "203.0.113.66"   # their X-Forwarded-For
+
+
+def run_wrk(url, wav, clients, duration_s, script_path, address=VALID_CLIENT):
+    """Run wrk against url and return its summary dict (requests/s, percentiles, errors); the
+    requests say they come from address (the server trusts one proxy hop)."""
     cmd = ["wrk", "-t", str(min(clients, 2)), "-c", str(clients), "-d", f"{duration_s}s",
            "--timeout", "60s", "-s", str(script_path), url]
-    out = subprocess.run(cmd, env={**os.environ, "SER_BENCH_WAV": str(wav)}, check=True,
+    out = subprocess.run(cmd, env={**os.environ, "SER_BENCH_WAV": str(wav),
+                                   "SER_BENCH_CLIENT": address}, check=True,
                          capture_output=True, text=True, timeout=duration_s + 120).stdout
     line = next(l for l in out.splitlines() if l.startswith("WRK_JSON "))
     result = json.loads(line[len("WRK_JSON "):])
@@ -204,10 +217,26 @@ def table(results):
     """The results as a Markdown table."""
     rows = ["| clients | requests | requests/s | p50 ms | p95 ms | p99 ms | errors |",
             "|---:|---:|---:|---:|---:|---:|---:|"]
-    rows += [f"| {r['clients']} | {r['requests']} | {r['requests_per_s']:.2f} | "
-             f"{r['p50_ms']:.0f} | {r['p95_ms']:.0f} | {r['p99_ms']:.0f} | {r['errors']} |"
-             for r in results]
+    rows += [f"| {r['clients']}{r.get('label', '')} | {r['requests']} | "
+             f"{r['requests_per_s']:.2f} | {r['p50_ms']:.0f} | {r['p95_ms']:.0f} | "
+             f"{r['p99_ms']:.0f} | {r['errors']} |" for r in results]
     return "\n".join(rows)
+
+
+def run_with_bombs(api, wav, clients, duration_s, script, bomb, bomb_clients):
+    """Valid clients' wrk summary while bomb_clients more post bomb in a loop from another
+    address (its summary is under "bombs": their answers are 4xx, counted as status errors by
+    wrk)."""
+    bombs_result = {}
+    thread = threading.Thread(target=lambda: bombs_result.update(
+        run_wrk(api, bomb, bomb_clients, duration_s + 2, script, BOMB_CLIENT)))
+    thread.start()
+    time.sleep(1.0)   # the bombs are flowing before the valid clients start
+    result = run_wrk(api, wav, clients, duration_s, script)
+    thread.join()
+    result["label"] = f" + {bomb_clients} bomb"
+    result["bombs"] = bombs_result
+    return result
 
 
 def main(argv=None):
@@ -218,8 +247,17 @@ def main(argv=None):
     parser.add_argument("--workers", help="WEB_CONCURRENCY for gunicorn (default: its config)")
     parser.add_argument("--threads", help="GUNICORN_THREADS (default: its config)")
     parser.add_argument("--database-url", help="DATABASE_URL (default: a fresh SQLite file)")
+    parser.add_argument("--bomb-clients", type=int, default=0,
+                        help="also run each load with this many clients posting a bomb")
+    parser.add_argument("--bomb", default="vorbis-32ch-192k-30s",
+                        help="which bench/memory.py input the bomb clients post")
     parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "load.json"))
     args = parser.parse_args(argv)
+    bomb = None
+    if args.bomb_clients:
+        sys.path.insert(0, str(ROOT))
+        from bench.memory import input_file
+        bomb = input_file(args.bomb)
 
     with tempfile.TemporaryDirectory(prefix="ser-load-") as tmp:
         tmp = Path(tmp)
@@ -227,7 +265,8 @@ def main(argv=None):
                                        "GUNICORN_THREADS": args.threads,
                                        "DATABASE_URL": args.database_url}.items() if v}
         # The load test measures throughput from one address: the API's rate limit is off.
-        env = production_env(tmp, free_port(), SER_RATE_API="off", **overrides)
+        env = production_env(tmp, free_port(), SER_RATE_API="off", SER_PROXY_HOPS=1,
+                             **overrides)
         wav = Path(args.wav) if args.wav else make_wav(tmp / "speech-4s.wav")
         script = tmp / "post.lua"
         script.write_text(WRK_SCRIPT)
@@ -242,6 +281,18 @@ def main(argv=None):
                 print(f"wrk: {clients} clients x {args.duration} s -> POST {api}", flush=True)
                 results.append(run_wrk(api, wav, clients, args.duration, script))
                 print(table(results[-1:]).splitlines()[-1], flush=True)
+                if bomb:
+                    print(f"wrk: the same with {args.bomb_clients} clients posting {bomb.name}, "
+                          f"then clean again", flush=True)
+                    with_bombs = run_with_bombs(api, wav, clients, args.duration, script, bomb,
+                                                args.bomb_clients)
+                    results += [with_bombs, run_wrk(api, wav, clients, args.duration, script)]
+                    clean = (results[-3]["requests_per_s"] + results[-1]["requests_per_s"]) / 2
+                    with_bombs["fraction_of_clean"] = with_bombs["requests_per_s"] / clean
+                    print("\n".join(table(results[-2:]).splitlines()[-2:]) + "\n"
+                          f"({100 * with_bombs['fraction_of_clean']:.0f}% of the clean runs "
+                          f"before and after; {with_bombs['bombs']['requests']} bomb requests "
+                          f"answered)", flush=True)
         log = (tmp / "gunicorn.log").read_text()
         server_errors = log.count('" 500 ') + log.count("Traceback")
         leftovers = os.listdir(tmp / "uploads")

@@ -176,9 +176,10 @@ def predict(request, file: UploadedFile = File(..., description="the audio file"
     """Analyse one recording. The answer is the `predict --json` object. Probabilities are
     calibrated (a "0.7" is right about 70% of the time on unseen speakers); `uncertain` says
     when to show the two most likely emotions (`top_two`) instead of one. When the speech spans
-    more than 5 s (longer than the training clips) the recording is analysed in overlapping 3 s
-    windows every 1.5 s from the first speech to the last, listed in `segments` (emotion
-    "silence" where nobody speaks), and the answer is their speech-weighted mean. A recording
+    more than 5 s (longer than the training clips) the recording is analysed utterance by
+    utterance (cut at pauses; an utterance over 4 s in overlapping 3 s windows), listed in
+    `segments` with pauses of 1 s or more as "silence", and the answer is their speech-weighted
+    mean. A recording
     without speech (noise, music, tones) is refused with 400 "No speech detected". With a token
     the result is stored in the token's account history and has its `id`; without one nothing
     is stored. The audio is never kept. With `profile` (the id of one of the token account's

@@ -14,12 +14,12 @@ from django.conf import settings
 from django.core.files import File
 from django.db import transaction
 
-from ml import ModelError, Predictor, segment
+from ml import AudioError, ModelError, Predictor, segment
 from ml import audio_plots
 from ml.audio import SAMPLE_RATE, decode
 from ml.errors import TimeLimitError
 
-from . import profiles, uploads
+from . import profiles, strikes, uploads
 from .models import Analysis
 
 KEPT_EXTENSIONS = {".wav", ".flac", ".ogg", ".opus", ".mp3", ".m4a", ".aac", ".webm", ".mp4"}
@@ -83,8 +83,14 @@ def analyse_upload(upload, source=Analysis.Source.UPLOAD, keep=False, owner=None
     with uploads.temporary_path(upload) as path:
         with analysis_slot() as deadline:
             started = time.perf_counter()
-            mono = decode(path, max_duration_s=uploads.max_duration_s(),
-                          deadline=deadline).samples
+            try:
+                mono = decode(path, max_duration_s=uploads.max_duration_s(),
+                              deadline=deadline).samples
+            except TimeLimitError:
+                raise
+            except AudioError:
+                strikes.refused_upload()   # not audio or over the limits: a strike
+                raise
             check_deadline(deadline)
             if profile is not None:
                 adaptation = profiles.adaptation(profile)

@@ -24,6 +24,7 @@ from ml import AudioError
 from ml.errors import TimeLimitError
 from sersite import deadlines
 
+from . import strikes
 from .errors import error_page
 
 # Room for the multipart boundaries, part headers and small form fields around the file.
@@ -205,12 +206,20 @@ class UploadLimitMiddleware:
             if length <= DISCARD_MAX_FACTOR * max_bytes():
                 discard_body(request)
             return error_response(request, too_large_message(length), 413)
+        if length and strikes.held_back(request):
+            time.sleep(strikes.PAUSE_S)
+            return error_response(request, "Too many uploads from your address were refused; "
+                                           "wait a minute, then send a supported recording.", 429)
         if length:
             refused = self._read_body(request)
             if refused is not None:
                 return refused
         deadlines.received(settings.SER_ANALYSIS_TIMEOUT_S + deadlines.RESPONSE_S)
-        return self.get_response(request)
+        strikes.take()
+        response = self.get_response(request)
+        if strikes.take() or response.status_code == 413:
+            strikes.record(request)
+        return response
 
     @staticmethod
     def _read_body(request):

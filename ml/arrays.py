@@ -28,6 +28,26 @@ def window_sums(values, width, hop, n_windows):
     return totals[first + width // block] - totals[first]
 
 
+def frame_levels_db(y, width, hop, chunk=1 << 20):
+    """RMS level in dBFS of y[s:s + width] for s = 0, hop, 2 hop, ... (y shorter than width is
+    zero-padded to one window). Squares are summed in float64 per block of gcd(width, hop)
+    samples, chunk samples at a time: memory is a small fraction of y's, whatever its length."""
+    if len(y) < width:
+        y = np.pad(y, (0, width - len(y)))
+    block = math.gcd(width, hop)
+    usable = len(y) // block * block
+    totals = np.zeros(usable // block + 1)
+    step = max(chunk // block, 1) * block
+    for start in range(0, usable, step):
+        part = np.asarray(y[start:min(start + step, usable)], dtype=np.float64)
+        totals[1 + start // block:1 + (start + len(part)) // block] = \
+            np.square(part).reshape(-1, block).sum(axis=1)
+    np.cumsum(totals, out=totals)
+    first = np.arange((len(y) - width) // hop + 1) * (hop // block)
+    energy = np.maximum(totals[first + width // block] - totals[first], 0) / width
+    return 20 * np.log10(np.maximum(np.sqrt(energy), 1e-10))
+
+
 @lru_cache(maxsize=64)
 def hanning(n, dtype=np.float64):
     """np.hanning(n) in dtype, computed once per length."""

@@ -16,7 +16,7 @@ import numpy as np
 import soundfile as sf
 import soxr
 
-from .arrays import percentiles, window_sums
+from .arrays import frame_levels_db, percentiles
 from .errors import AudioError, TimeLimitError
 
 SAMPLE_RATE = 16000
@@ -73,6 +73,7 @@ class _Collector:
         self.max_duration_s, self.deadline = max_duration_s, deadline
         self.max_work_frames = WORK_PER_LIMIT_SECOND * max_duration_s / channels
         self.frames, self.offset, self.chunks = 0, None, []
+        self.buffer, self.filled = None, 0   # the output, preallocated when the length is known
         self.stream = (soxr.ResampleStream(rate, self.out_rate, 1, dtype="float32")
                        if self.out_rate != rate else None)
 
@@ -87,6 +88,15 @@ class _Collector:
             raise AudioError(f"The recording is too big to analyse: at {self.rate / 1000:g} kHz "
                              f"with {self.channels} channels at most "
                              f"{self.max_work_frames / self.rate:.0f} s are accepted.")
+        if whole and self.buffer is None:
+            self.buffer = np.empty(int(frames * self.out_rate / self.rate) + 1024, np.float32)
+
+    def _keep(self, chunk):
+        if self.buffer is not None and self.filled + len(chunk) <= len(self.buffer):
+            self.buffer[self.filled:self.filled + len(chunk)] = chunk
+            self.filled += len(chunk)
+        else:   # longer than the header said: keep the rest as a list
+            self.chunks.append(chunk)
 
     def add(self, block):
         """Take one mono float32 block at the source rate."""
@@ -101,14 +111,18 @@ class _Collector:
         if self.offset is None:   # take the DC level out before resampling (no edge steps)
             self.offset = np.float32(np.mean(block, dtype=np.float64))
         block = block - self.offset
-        self.chunks.append(self.stream.resample_chunk(block) if self.stream else block)
+        self._keep(self.stream.resample_chunk(block) if self.stream else block)
 
     def finish(self):
         """The whole waveform at out_rate with any remaining DC offset removed."""
         if self.stream is not None:
-            self.chunks.append(self.stream.resample_chunk(np.zeros(0, np.float32), last=True))
-        y = np.concatenate(self.chunks) if self.chunks else np.zeros(0, np.float32)
-        self.chunks = []
+            self._keep(self.stream.resample_chunk(np.zeros(0, np.float32), last=True))
+        parts = ([] if self.buffer is None else [self.buffer[:self.filled]]) + self.chunks
+        self.buffer, self.chunks = None, []
+        if len(parts) == 1:
+            y = parts[0]
+        else:
+            y = np.concatenate(parts) if parts else np.zeros(0, np.float32)
         if len(y):
             y -= np.float32(np.mean(y, dtype=np.float64))
         return y.astype(np.float32, copy=False)
@@ -230,15 +244,6 @@ def to_mono_16k(data, rate):
     return data
 
 
-def _frame_rms_db(y, frame=FRAME, hop=HOP):
-    """Level (dBFS) of frame-long windows every hop samples."""
-    if len(y) < frame:
-        y = np.pad(y, (0, frame - len(y)))
-    energy = window_sums(np.square(y, dtype=np.float64), frame, hop, (len(y) - frame) // hop + 1)
-    rms = np.sqrt(np.maximum(energy, 0) / frame)
-    return 20 * np.log10(np.maximum(rms, 1e-10)), hop
-
-
 def trim_and_normalise(y):
     """Trim leading/trailing silence and scale the speech to TARGET_RMS_DBFS.
 
@@ -249,7 +254,7 @@ def trim_and_normalise(y):
     if len(y) < MIN_SPEECH_S * SAMPLE_RATE:
         raise AudioError(f"The recording is {len(y) / SAMPLE_RATE:.2f} s long; at least "
                          f"{MIN_SPEECH_S} s of speech is needed.")
-    db, hop = _frame_rms_db(y)
+    db, hop = frame_levels_db(y, FRAME, HOP), HOP
     loudest = db.max()
     if loudest < SILENCE_DBFS:
         raise AudioError("No speech detected: the recording is silent.")

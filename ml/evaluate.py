@@ -267,7 +267,7 @@ def select_recipe(X, labels, actors, train, augmented, candidates, base, seed=0,
 def run(data_dir, folds=5, emotions=dataset.EMOTIONS, feature_set="default", protocol="grouped",
         recipe=DEFAULT_RECIPE, compare_baseline=False, baseline_script=None, channel_test=False,
         tutorial_subset=True, grid=None, select=None, baseline_channels=False, seed=0, jobs=1,
-        cache_dir=DEFAULT_CACHE_DIR, out_dir=None, progress=True, log=print, long_clips=8):
+        cache_dir=DEFAULT_CACHE_DIR, out_dir=None, progress=True, log=print, long_clips=16):
     """Evaluate the recipe (and optionally the baseline) and return a JSON-ready report.
 
     grid: list of recipe changes to compare by the same CV (replaces the normal evaluation).
@@ -467,7 +467,11 @@ def long_clips_text(r):
         lines.append(f"  {kind} ({k['recordings']} of {k['clips_per_recording'][0]}-"
                      f"{k['clips_per_recording'][1]} clips, {k['mean_windows']:.1f} windows on "
                      f"average): {what}: {rates}")
-    lines.append(f"  ECE {r['ece']:.3f} (mean top probability {r['mean_confidence']:.2f})")
+    lines.append(f"  ECE {r['ece']:.3f} with the app's window temperature {r['long_temperature']}"
+                 f" (mean top probability {r['mean_confidence']:.2f}); plain mean "
+                 f"{r['ece_plain_mean']:.3f}; temperature fitted here "
+                 f"{r['fitted_long_temperature']:.2f}, cross-fitted over the folds ECE "
+                 f"{r['ece_cross_fitted']:.3f}")
     return "\n".join(lines)
 
 

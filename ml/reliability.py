@@ -63,7 +63,7 @@ def _analyse(samples, model, temperature, config):
 def long_clip_report(corpus, splits, models, temperatures, config, per_fold=8, seed=0, jobs=1):
     """Accuracy of long synthetic recordings from each fold's test actors (per_fold of one
     emotion and per_fold mixtures per fold)."""
-    rows = []  # (kind, label index, {combiner: proba}, windows)
+    rows = []  # (kind, label index, {combiner: proba}, windows, clips, fold, plain mean)
     for fold, ((_, test), model, temperature) in enumerate(zip(splits, models, temperatures)):
         classes = list(model.classes_)
         paths = [corpus.paths[i] for i in test]
@@ -76,12 +76,13 @@ def long_clip_report(corpus, splits, models, temperatures, config, per_fold=8, s
                                                             config) for _, c in clips)
         for (kind, clip), result in zip(clips, done):
             if result is None:  # no speech found: counts as wrong
-                rows.append((kind, classes.index(clip.label), None, 0, len(clip.parts)))
+                rows.append((kind, classes.index(clip.label), None, 0, len(clip.parts), fold,
+                             None))
                 continue
             proba, weights = result
             rows.append((kind, classes.index(clip.label),
                          {name: f(proba, weights) for name, f in COMBINERS.items()},
-                         len(proba), len(clip.parts)))
+                         len(proba), len(clip.parts), fold, segment.weighted_mean(proba, weights)))
     report = {"per_fold": per_fold, "recordings": len(rows)}
     for kind in ("one emotion", "mixture"):
         mine = [r for r in rows if r[0] == kind]
@@ -93,12 +94,20 @@ def long_clip_report(corpus, splits, models, temperatures, config, per_fold=8, s
                                               int(np.argmax(r[2][name])) == r[1] for r in mine]))
                          for name in COMBINERS}}
     used = next(iter(COMBINERS))
-    scored = [r for r in rows if r[2] is not None]
+    scored = [r for r in rows if r[2] is not None and r[3] > 1]  # several windows
     proba = np.array([r[2][used] for r in scored])
     truth = np.array([r[1] for r in scored])
+    plain = np.array([r[6] for r in scored])
+    folds = np.array([r[5] for r in scored])
     report["ece"] = calibration.ece(proba, truth)
     report["mean_confidence"] = float(proba.max(axis=1).mean())
     report["reliability"] = calibration.reliability(proba, truth)
+    report["ece_plain_mean"] = calibration.ece(plain, truth)
+    report["fitted_long_temperature"] = calibration.TemperatureScaling().fit(
+        plain, truth).temperature_
+    report["ece_cross_fitted"] = calibration.ece(calibration.cross_fitted(plain, truth, folds),
+                                                 truth)
+    report["long_temperature"] = segment.LONG_TEMPERATURE
     return report
 
 

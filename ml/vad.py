@@ -24,6 +24,7 @@ import threading
 import numpy as np
 import soxr
 
+from .arrays import frame_levels_db
 from .audio import SAMPLE_RATE, to_mono_16k
 
 FRAME_S = 0.025
@@ -49,13 +50,8 @@ _local = threading.local()
 
 def frame_energy_db(samples, sample_rate=SAMPLE_RATE):
     """RMS level in dBFS of each FRAME_S frame, one every HOP_S."""
-    frame, hop = int(FRAME_S * sample_rate), int(HOP_S * sample_rate)
-    y = np.asarray(samples, dtype=np.float64)
-    if len(y) < frame:
-        y = np.pad(y, (0, frame - len(y)))
-    frames = np.lib.stride_tricks.sliding_window_view(y, frame)[::hop]
-    rms = np.sqrt(np.mean(frames ** 2, axis=1))
-    return 20 * np.log10(np.maximum(rms, 1e-10))
+    return frame_levels_db(np.asarray(samples), int(FRAME_S * sample_rate),
+                           int(HOP_S * sample_rate))
 
 
 def speech_threshold_db(noise_db, loud_db=None):

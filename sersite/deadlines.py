@@ -6,7 +6,8 @@ as it likes. sersite.workers.DeadlineWorker wraps every connection's socket in a
 from the moment it is queued for a thread. Until the request has been received, a connection
 must keep up a minimum average rate: by t seconds after it was queued it must have sent
 SER_MIN_UPLOAD_BYTES_PER_S x (t - SER_HEADER_TIMEOUT_S) bytes (so: headers within the grace
-of SER_HEADER_TIMEOUT_S seconds, then at least that many bytes a second). Once
+of SER_HEADER_TIMEOUT_S seconds, then at least that many bytes a second); bytes waiting unread
+in the kernel count as sent (a connection queued behind busy threads is not slow). Once
 UploadLimitMiddleware has read the body, the deadline becomes fixed: SER_ANALYSIS_TIMEOUT_S +
 RESPONSE_S for the work and the answer. One watchdog thread per worker process shuts down the
 socket of any connection past its deadline: the blocked read returns, the request ends and the
@@ -15,9 +16,12 @@ thread is free again.
 Outside that worker (runserver, the test client) no connection is watched and received() does
 nothing.
 """
+import fcntl
 import logging
 import os
 import socket
+import struct
+import termios
 import threading
 import time
 
@@ -58,11 +62,21 @@ class Watched:
         """Start watching a new request on this connection."""
         self.received, self.since, self.fixed_deadline = 0, time.monotonic(), None
 
-    def deadline(self):
-        """The time.monotonic() after which this connection is cut."""
+    def deadline(self, pending=0):
+        """The time.monotonic() after which this connection is cut (counting pending bytes the
+        client sent that the server has not read yet)."""
         if self.fixed_deadline is not None:
             return self.fixed_deadline
-        return self.since + grace_s() + self.received / min_rate()
+        return self.since + grace_s() + (self.received + pending) / min_rate()
+
+    def pending(self):
+        """Bytes the client has sent that wait unread in the kernel (a connection queued behind
+        busy threads is not slow: the server is)."""
+        try:
+            return struct.unpack("i", fcntl.ioctl(self._sock.fileno(), termios.FIONREAD,
+                                                  b"\0\0\0\0"))[0]
+        except OSError:
+            return 0
 
 
 class Watchdog:
@@ -93,7 +107,8 @@ class Watchdog:
             time.sleep(TICK_S)
             now = time.monotonic()
             with self._lock:
-                late = [s for s in self._watched if s.deadline() < now]
+                late = [s for s in self._watched
+                        if s.deadline() < now and s.deadline(s.pending()) < now]
                 self._watched.difference_update(late)
             for sock in late:
                 log.warning("Closing a connection that missed its deadline (slow client, "

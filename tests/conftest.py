@@ -3,6 +3,13 @@ import pytest
 from tests.audio_factory import DATA_DIR
 
 
+@pytest.fixture(autouse=True)
+def no_strikes():
+    """Every test starts with no refused uploads counted against its address."""
+    from classifier import strikes
+    strikes._refused.clear()
+
+
 @pytest.fixture(scope="session")
 def data_dir():
     """The shared RAVDESS copy (16 kHz, actors 01-20)."""

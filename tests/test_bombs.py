@@ -11,7 +11,10 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from django.test import Client
+
 from bench import bombs
+from classifier import strikes
 from classifier.models import Analysis
 from ml import AudioError, load_audio
 from ml.audio import SAMPLE_RATE, decode
@@ -174,3 +177,22 @@ def test_pyav_still_reads_the_accepted_containers(tmp_path):
     decoded = decode(str(path))
     assert decoded.source_channels == 2 and len(decoded.samples) == pytest.approx(16000, 2)
     assert load_audio(clip_path()).source_rate == 16000
+
+
+# --- repeat offenders --------------------------------------------------------------------------
+
+@pytest.mark.django_db
+def test_an_address_looping_bombs_is_held_back_without_its_body_being_read(client, settings,
+                                                                           tmp_path):
+    settings.SER_REFUSALS_PER_MINUTE = 5
+    bomb = bombs.vorbis_bomb(tmp_path / "b.ogg", seconds=1).read_bytes()
+    for _ in range(5):
+        assert upload(client, bomb, "b.ogg").status_code == 400
+    started = time.monotonic()
+    held = upload(client, bomb, "b.ogg")
+    assert held.status_code == 429 and "wait a minute" in held.json()["error"]
+    assert time.monotonic() - started >= strikes.PAUSE_S   # after a pause: a loop slows down
+    other = Client(REMOTE_ADDR="192.0.2.44")      # another address is not affected
+    clip = io.BytesIO()
+    sf.write(clip, speech(16000, 1), 16000, format="WAV")
+    assert upload(other, clip.getvalue(), "speech.wav").status_code == 200

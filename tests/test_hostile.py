@@ -209,7 +209,8 @@ SURVIVAL_CASES = [c for c in CASES if c.expect != OK] + [c for c in CASES if c.e
 
 def test_gunicorn_worker_survives_the_corpus(tmp_path):
     env = load.production_env(tmp_path, load.free_port(), WEB_CONCURRENCY=1, GUNICORN_THREADS=2,
-                              SER_RATE_API="off")   # ~60 requests from one address
+                              SER_RATE_API="off",   # ~60 requests from one address, all of
+                              SER_REFUSALS_PER_MINUTE=1000)   # which must reach the decoder
     load.prepare(env)
     log_path = tmp_path / "gunicorn.log"
     with load.serve(env, log_path) as (url, proc):

@@ -6,7 +6,8 @@ import soundfile as sf
 import soxr
 
 from ml import AudioError, Predictor, load_audio
-from ml.segment import (HOP_S, SILENCE, WINDOW_S, aggregate, latest, plan, window_starts)
+from ml.segment import (LONG_TEMPERATURE, SILENCE, aggregate, latest, plan, utterances,
+                        weighted_mean, window_starts)
 from ml.vad import frame_energy_db, speech_regions, speech_seconds
 from tests.audio_factory import clip_path
 
@@ -69,15 +70,17 @@ def test_silence_is_never_speech():
     assert speech_regions(hum.astype(np.float32)) == []  # steady noise at -40 dBFS
 
 
-def test_long_recording_is_analysed_in_overlapping_speech_windows(joined, predictor):
+def test_long_recording_is_analysed_utterance_by_utterance(joined, predictor):
     samples, truth = joined
     prediction, entries = predictor.analyse(samples)
     starts = [e["start_s"] for e in entries]
     assert starts == sorted(set(starts))                         # no window twice
-    assert starts[0] == pytest.approx(truth[0][0], abs=ONSET_TOLERANCE_S)  # from the 1st speech
-    assert entries[-1]["end_s"] == pytest.approx(truth[-1][1], abs=END_TOLERANCE_S)
-    assert all(b - a == pytest.approx(HOP_S, abs=1e-3) for a, b in zip(starts[:-1], starts[1:-1]))
-    assert all(e["end_s"] - e["start_s"] == pytest.approx(WINDOW_S, abs=1e-3) for e in entries)
+    spoken = [e for e in entries if e["emotion"] != SILENCE]
+    assert len(spoken) == len(truth)                             # one window per sentence ...
+    for entry, (start, end) in zip(spoken, truth):               # ... where it was said
+        assert entry["start_s"] == pytest.approx(start, abs=ONSET_TOLERANCE_S)
+        assert entry["end_s"] == pytest.approx(end, abs=END_TOLERANCE_S)
+    assert [e["emotion"] for e in entries[1::2]] == [SILENCE] * (len(truth) - 1)  # the pauses
     emotions = set(predictor.artifact.emotions)
     for entry in entries:
         speech = sum(max(0, min(e + END_TOLERANCE_S, entry["end_s"])
@@ -97,6 +100,12 @@ def test_long_recording_is_analysed_in_overlapping_speech_windows(joined, predic
     assert [prediction.probabilities[c] for c in predictor.artifact.emotions] == \
         pytest.approx(expected, abs=1e-3)
     assert prediction.duration_s == pytest.approx(entries[-1]["end_s"] - starts[0], abs=1e-3)
+
+
+def test_utterances_split_long_speech_and_join_scraps():
+    assert utterances([(1.0, 2.5), (2.8, 3.0), (4.0, 9.0)]) == [
+        (1.0, 3.0), (4.0, 7.0), (5.5, 8.5), (6.0, 9.0)]
+    assert utterances([(0.0, 2.0), (3.0, 3.2)]) == [(0.0, 2.0), (3.0, 3.2)]  # too far to join
 
 
 def test_a_single_clip_is_one_window_analysed_like_training(predictor):
@@ -138,5 +147,8 @@ def test_window_starts_cover_the_speech_once():
     assert window_starts(0.5, 30.51)[-1] == pytest.approx(27.51)
 
 
-def test_aggregate_weights_windows_by_their_speech():
-    assert aggregate([[1.0, 0.0], [0.0, 1.0]], [3.0, 1.0]) == pytest.approx([0.75, 0.25])
+def test_aggregate_weights_windows_by_their_speech_then_sharpens():
+    assert weighted_mean([[1.0, 0.0], [0.0, 1.0]], [3.0, 1.0]) == pytest.approx([0.75, 0.25])
+    sharp = np.array([0.75, 0.25]) ** (1 / LONG_TEMPERATURE)
+    assert aggregate([[1.0, 0.0], [0.0, 1.0]], [3.0, 1.0]) == pytest.approx(sharp / sharp.sum())
+    assert aggregate([[0.6, 0.4]], [2.0]) == pytest.approx([0.6, 0.4])   # one window: as is

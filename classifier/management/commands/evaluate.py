@@ -88,7 +88,7 @@ class Command(BaseCommand):
                             help="with --adapt: random reference sets per actor and k")
         parser.add_argument("--no-subset", action="store_true",
                             help="skip the 4-emotion tutorial subset")
-        parser.add_argument("--long-clips", type=int, default=8,
+        parser.add_argument("--long-clips", type=int, default=16,
                             help="synthetic long recordings of one emotion, and as many "
                                  "mixtures, per grouped fold from its test actors (0 = skip)")
         parser.add_argument("--seed", type=int, default=0)
