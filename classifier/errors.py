@@ -16,6 +16,8 @@ PAGES = {  # status: (title, what to do next)
           "Open the page from the site's navigation instead."),
     413: ("The upload is too large",
           "Choose a smaller or shorter recording (cut it, or save it as MP3 or Opus) and try again."),
+    429: ("Too many requests",
+          "Wait a minute, then try again; the limits keep the service usable for everyone."),
     500: ("Something went wrong on our side",
           "The error was logged. Try again in a minute; if it keeps happening, try another file."),
 }
