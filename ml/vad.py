@@ -14,9 +14,9 @@ Two stages over a 16 kHz mono waveform (times are seconds of that waveform):
    model alone often misses, is found; non-speech stays rejected.
 
 `speech_regions(..., enough_s=...)` stops as soon as one speech region spans that long (the gate
-of a short clip: typical speech is accepted after ~10 chunks), `within=(start, end)` scores only the sound near that span (Live mode's last
-seconds). One Silero model per process and thread (it keeps recurrent state and is not
-thread-safe; a forked worker makes its own).
+of a short clip: typical speech is accepted after ~10 chunks); `within=(start, end)` scores only
+the sound near that span (Live mode's last seconds). One Silero model per process and thread
+(it keeps recurrent state and is not thread-safe; a forked worker makes its own).
 """
 import os
 import threading
