@@ -134,6 +134,9 @@ def test_every_page_fits_passes_axe_and_is_screenshotted(open_page, size, tmp_pa
         "td => parseFloat(getComputedStyle(td).fontSize)") >= 13   # readable numbers
     page.goto("/history/")
     assert page.locator("#history tbody tr").count() == 2
+    settings.SER_SERVER_MIC = True   # the server-microphone page (a device list or a problem)
+    page.goto("/mic/")
+    check(page, "server-mic", size)
 
     page.goto("/api/docs")
     page.wait_for_selector(".swagger-ui .opblock-summary-path")
