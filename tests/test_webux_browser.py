@@ -208,6 +208,7 @@ def test_upload_checks_the_file_first_then_shows_the_result_in_place(open_page, 
     page.goto("/")
     page.evaluate(NO_RELOAD)
     assert not page.locator(".drop-hint").is_visible()   # nothing to drop on a touch screen
+    assert "up to 98 kB and 600 s" in page.locator("#file-help").inner_text()
     big = write(tmp_path / "big.wav", speech(16000, 1) * 0.5, 16000)   # ≈ 120 kB
     page.set_input_files("#file", big)
     assert re.search(r"\(1\d\d kB\)", page.locator("#file-name").inner_text())
