@@ -134,6 +134,9 @@ def test_every_page_fits_passes_axe_and_is_screenshotted(open_page, size, tmp_pa
         "td => parseFloat(getComputedStyle(td).fontSize)") >= 13   # readable numbers
     page.goto("/history/")
     assert page.locator("#history tbody tr").count() == 2
+    settings.SER_SERVER_MIC = True   # the server-microphone page (a device list or a problem)
+    page.goto("/mic/")
+    check(page, "server-mic", size)
 
     page.goto("/api/docs")
     page.wait_for_selector(".swagger-ui .opblock-summary-path")
@@ -167,8 +170,9 @@ def test_every_page_fits_passes_axe_and_is_screenshotted(open_page, size, tmp_pa
         check(page, f"error-{status}", size)
 
 
-def test_example_click_through_shows_the_result_in_place(open_page):
-    page = open_page("desktop")
+@pytest.mark.parametrize("size", SIZES)
+def test_example_click_through_shows_the_result_in_place(open_page, size):
+    page = open_page(size)
     page.goto("/")
     page.evaluate(NO_RELOAD)
     examples = page.locator(".example")
@@ -188,7 +192,7 @@ def test_example_click_through_shows_the_result_in_place(open_page):
     analysis = Analysis.objects.get()
     assert analysis.filename == EXAMPLES[0].upload_name
     assert page.locator("#result-panel audio").get_attribute("src") == EXAMPLES[0].url
-    check(page, "home-result-example", "desktop")
+    check(page, "home-result-example", size)
     page.click("#permalink")
     page.wait_for_url(f"**/analyses/{analysis.uid}/")
     assert page.locator("#emotion").inner_text() == emotion
@@ -204,6 +208,7 @@ def test_upload_checks_the_file_first_then_shows_the_result_in_place(open_page, 
     page.goto("/")
     page.evaluate(NO_RELOAD)
     assert not page.locator(".drop-hint").is_visible()   # nothing to drop on a touch screen
+    assert "up to 98 kB and 600 s" in page.locator("#file-help").inner_text()
     big = write(tmp_path / "big.wav", speech(16000, 1) * 0.5, 16000)   # ≈ 120 kB
     page.set_input_files("#file", big)
     assert re.search(r"\(1\d\d kB\)", page.locator("#file-name").inner_text())
@@ -243,19 +248,23 @@ def record_take(page, seconds=3.0):
     page.wait_for_timeout(seconds * 1000)
 
 
-def test_recording_in_place_and_record_and_live_exclude_each_other(open_page):
-    page = open_page("desktop")
+@pytest.mark.parametrize("size", SIZES)
+def test_recording_in_place_and_record_and_live_exclude_each_other(open_page, size):
+    page = open_page(size)
     page.goto("/")
     page.evaluate(NO_RELOAD)
     record_take(page)
     assert page.locator("#live-start").is_disabled()
-    check(page, "home-recording", "desktop")
+    check(page, "home-recording", size)
     page.click("#rec-stop")
     page.wait_for_selector("#record-form:not([hidden])")
     assert page.locator("#live-start").is_enabled()
     page.click("#rec-analyse")
     wait_for_panel(page)
     assert Analysis.objects.get().source == "record"
+    page.wait_for_function("() => [...document.querySelectorAll('#result-panel figure img')]"
+                           ".every(i => i.complete && i.naturalWidth > 100)")
+    check(page, "home-result-recording", size)
 
     page.click("#live-start")
     page.wait_for_selector("#live-timeline li")

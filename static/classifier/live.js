@@ -140,6 +140,7 @@ async function start() {
   live.ticker = setInterval(tick, 100);
   live.sender = setInterval(send, SEND_EVERY_MS);
   stopButton.disabled = false;
+  stopButton.classList.add("primary");   // the one action now
   stopButton.focus();
   say("Listening… speak now.");
 }
@@ -187,6 +188,7 @@ async function stop(reason = "", isError = false) {
   if (!live || live.stopping) return;
   live.stopping = true;
   stopButton.disabled = true;
+  stopButton.classList.remove("primary");
   clearInterval(live.sender);
   live.node.port.postMessage("flush");
   await live.done;

@@ -51,6 +51,7 @@ async function start() {
   }
   form.hidden = true;
   stopButton.disabled = false;
+  stopButton.classList.add("primary");   // the one action now
   stopButton.focus();
   say("Recording… speak now.");
   session.ticker = setInterval(tick, 100);
@@ -95,6 +96,7 @@ async function stop(reason = "") {
   current.stopping = true;
   clearInterval(current.ticker);
   stopButton.disabled = true;
+  stopButton.classList.remove("primary");
   current.capture.port.postMessage("flush");
   await current.done;
   current.stream.getTracks().forEach((t) => t.stop());
