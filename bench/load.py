@@ -87,6 +87,9 @@ CONFIG_VARIABLES = ("DJANGO_", "DATABASE_URL", "SER_", "DEBUG", "SECURE_", "SECR
                     "WEB_CONCURRENCY", "GUNICORN_")
 
 
+# A load test measures throughput from one address: the API's per-client rate limit is off.
+ONE_ADDRESS = {"SER_RATE_API": "off", "SER_PROXY_HOPS": 1}
+
 def production_env(folder, port, **overrides):
     """Environment of a production deploy on loopback: DEBUG off, a fresh SECRET_KEY, SQLite,
     static/media/upload-temp folders under folder. Keyword arguments override variables."""
@@ -264,9 +267,7 @@ def main(argv=None):
         overrides = {k: v for k, v in {"WEB_CONCURRENCY": args.workers,
                                        "GUNICORN_THREADS": args.threads,
                                        "DATABASE_URL": args.database_url}.items() if v}
-        # The load test measures throughput from one address: the API's rate limit is off.
-        env = production_env(tmp, free_port(), SER_RATE_API="off", SER_PROXY_HOPS=1,
-                             **overrides)
+        env = production_env(tmp, free_port(), **ONE_ADDRESS, **overrides)
         wav = Path(args.wav) if args.wav else make_wav(tmp / "speech-4s.wav")
         script = tmp / "post.lua"
         script.write_text(WRK_SCRIPT)

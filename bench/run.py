@@ -227,7 +227,7 @@ def http_rows(wav, model, clients, duration):
     import load  # bench/load.py (production #6): gunicorn exactly as deployed, wrk driver
     with tempfile.TemporaryDirectory(prefix="ser-bench-http-") as tmp:
         tmp = Path(tmp)
-        env = load.production_env(tmp, load.free_port())
+        env = load.production_env(tmp, load.free_port(), **load.ONE_ADDRESS)
         script = tmp / "post.lua"
         script.write_text(load.WRK_SCRIPT)
         load.prepare(env)
