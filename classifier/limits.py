@@ -17,6 +17,7 @@ from django.core import checks
 from django.http import HttpResponse
 from django_ratelimit.core import get_usage
 
+from .errors import error_page
 from .uploads import wants_json
 
 
@@ -73,8 +74,7 @@ def check(request, group, setting):
         response = HttpResponse(json.dumps({"error": message}), status=429,
                                 content_type="application/json")
     else:
-        response = HttpResponse(message + "\n", status=429,
-                                content_type="text/plain; charset=utf-8")
+        response = error_page(request, 429, message)
     response["Retry-After"] = str(wait)
     return response
 

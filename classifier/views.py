@@ -25,7 +25,7 @@ def _home(request, form, error=None, status=200):
                   {"form": form, "error": error, "accept": ACCEPT, "examples": EXAMPLES,
                    "max_bytes": uploads.max_bytes(),
                    "profile": profiles.current(request.owner),
-                   "max_mb": round(uploads.max_bytes() / 2**20),
+                   "max_size": uploads.format_size(uploads.max_bytes()),
                    "max_s": round(uploads.max_duration_s()),
                    "keep_days": services.keep_audio_days()}, status=status)
 

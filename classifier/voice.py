@@ -31,7 +31,7 @@ def _page(request, error=None, status=200):
     return render(request, "classifier/voice.html", {
         "profile": profile, "summary": profiles.summary(profile) if profile else None,
         "enough": ENOUGH_CLIPS, "sentences": profiles.SENTENCES, "error": error,
-        "accept": ACCEPT, "max_mb": round(uploads.max_bytes() / 2**20),
+        "accept": ACCEPT, "max_size": uploads.format_size(uploads.max_bytes()),
         "max_s": round(uploads.max_duration_s())}, status=status)
 
 

@@ -37,7 +37,7 @@ def test_fits_are_memoised_and_invalidated(corpus, tmp_path):
     first = train(str(root), str(tmp_path / "a.pkl"), folds=2, cache_dir=str(cache),
                   progress=False, log=lambda *_: None, recipe=RECIPE, jobs=2)
     stored = fit_files(cache)
-    assert len(stored) == 4  # 1 scored fold x (emotion, gender) + final emotion, gender
+    assert len(stored) == 6  # (1 scored fold + final) x (emotion, gender, speaker-adapted)
     stamps = {p: p.stat().st_mtime_ns for p in stored}
     again = train(str(root), str(tmp_path / "b.pkl"), folds=2, cache_dir=str(cache),
                   progress=False, log=lambda *_: None, recipe=RECIPE, jobs=2)
@@ -48,7 +48,7 @@ def test_fits_are_memoised_and_invalidated(corpus, tmp_path):
                           first.emotion_model.predict_proba(x))
     train(str(root), str(tmp_path / "c.pkl"), folds=2, cache_dir=str(cache), seed=1,
           progress=False, log=lambda *_: None, recipe=RECIPE, jobs=1)
-    assert len(fit_files(cache)) == 8  # another seed: every fit is new
+    assert len(fit_files(cache)) == 12  # another seed: every fit is new
 
 
 def test_fit_key_depends_on_rows_labels_and_spec():

@@ -10,6 +10,7 @@ from urllib.parse import urlparse
 import numpy as np
 import pytest
 from axe_playwright_python.sync_playwright import Axe
+from django.template.loader import render_to_string
 from django.test import RequestFactory
 
 from classifier import services
@@ -162,12 +163,17 @@ def test_every_page_fits_passes_axe_and_is_screenshotted(open_page, size, tmp_pa
     assert "is too large" in page.locator("#error-message").inner_text()
     check(page, "error-413", size)
 
-    for status in (400, 500):   # pages with no user path to them, checked as served
+    for status in (400, 429, 500):   # pages with no user path to them, checked as served
         html = error_page(RequestFactory().get("/"), status).content.decode()
         page.route(f"**/error-{status}", serve(html, status))
         page.goto(f"/error-{status}")
         assert page.locator("#next-step").is_visible()
         check(page, f"error-{status}", size)
+    locked = render_to_string("registration/locked_out.html", {"minutes": 15},
+                              request=RequestFactory().get("/"))
+    page.route("**/locked-out", serve(locked, 429))
+    page.goto("/locked-out")
+    check(page, "sign-in-locked", size)
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -208,6 +214,7 @@ def test_upload_checks_the_file_first_then_shows_the_result_in_place(open_page, 
     page.goto("/")
     page.evaluate(NO_RELOAD)
     assert not page.locator(".drop-hint").is_visible()   # nothing to drop on a touch screen
+    assert "up to 98 kB and 600 s" in page.locator("#file-help").inner_text()
     big = write(tmp_path / "big.wav", speech(16000, 1) * 0.5, 16000)   # ≈ 120 kB
     page.set_input_files("#file", big)
     assert re.search(r"\(1\d\d kB\)", page.locator("#file-name").inner_text())
@@ -363,6 +370,12 @@ def test_account_voice_and_shared_pages_fit_and_pass_axe(open_page, size):
     check(page, "account", size)
     page.goto("/account/password")
     check(page, "password-change", size)
+    page.fill("#id_old_password", "a good long passphrase")
+    page.fill("#id_new_password1", "another long passphrase")
+    page.fill("#id_new_password2", "another long passphrase")
+    page.locator("main button[type=submit]").click()
+    page.wait_for_selector("#password-changed")
+    check(page, "password-changed", size)
 
     page.goto("/")
     page.locator("form[data-example] button").first.click()
