@@ -6,10 +6,10 @@ shared RAVDESS clip, clean and after the channel degradations of `evaluate --cha
 Detectors: the energy detector alone, WebRTC VAD (webrtcvad-wheels, modes 1 and 3), Silero VAD
 (16 kHz model) over the whole clip, and the project's gate (ml/vad.py: Silero only inside the
 energy detector's sound regions, the 8 kHz model's second opinion where the 16 kHz one finds too
-little, stopping once --gate seconds of speech were found). A clip is accepted as speech
-when the detector finds at least --gate seconds. Prints a Markdown table (non-speech clips
-accepted, speech clips accepted per channel, median ms per clip on one core) and writes
-bench/results/vad.json.
+little, then the 16 kHz model on the sound slowed and lowered in pitch (screams), stopping once
+--gate seconds of speech were found). A clip is accepted as speech when the detector finds at
+least --gate seconds. Prints a Markdown table (non-speech clips accepted, speech clips accepted
+per channel, median ms per clip on one core) and writes bench/results/vad.json.
 """
 import argparse
 import json

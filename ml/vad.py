@@ -10,8 +10,10 @@ Two stages over a 16 kHz mono waveform (times are seconds of that waveform):
    scoring >= ON_THRESHOLD start speech, speech goes on while they score >= OFF_THRESHOLD.
    Noise, tones, chirps, clicks, DTMF and music score near 0 (measured: `bench/vad.py`).
    Where that finds too little speech, Silero's 8 kHz model gives a second opinion (the mean
-   of both models' scores, lower thresholds): shouted and screamed speech, which the 16 kHz
-   model alone often misses, is found; non-speech stays rejected.
+   of both models' scores, lower thresholds), and where that too finds too little, a third
+   opinion hears the sound LOWERED-times slower and lower-pitched (16 kHz model, its own
+   thresholds): shouted and screamed speech, pitched far above ordinary speech, which both
+   models often score under 0.2 as it is, is found; non-speech stays rejected.
 
 `speech_regions(..., enough_s=...)` stops as soon as one speech region spans that long (the gate
 of a short clip: typical speech is accepted after ~10 chunks); `within=(start, end)` scores only
@@ -44,6 +46,7 @@ OFF_THRESHOLD = 0.35
 PAD_S = 0.2                # Silero also hears this much around each sound region (its warm-up)
 SECOND_ON = 0.3            # second opinion (mean of the 16 and 8 kHz models' scores)
 SECOND_OFF = 0.15
+LOWERED = 1.5              # third opinion: the sound this much slower and lower (resampled)
 
 _local = threading.local()
 
@@ -154,6 +157,15 @@ def second_opinion(samples, scores16):
     return _hysteresis((scores16[:n] + scores8[:n]) / 2, SECOND_ON, SECOND_OFF)[0]
 
 
+def lowered_opinion(samples):
+    """Speech flags (ON/OFF_THRESHOLD) of the 16 kHz model hearing samples LOWERED times slower
+    and lower-pitched; flag i covers i * CHUNK_S / LOWERED seconds of the original from its
+    start. A scream's pitch and formants move into the range of ordinary speech; noise, tones
+    and music stay low (bench/vad.py)."""
+    slow = soxr.resample(samples, SAMPLE_RATE, int(SAMPLE_RATE * LOWERED)).astype(np.float32)
+    return _hysteresis(_scores(slow), ON_THRESHOLD, OFF_THRESHOLD)[0]
+
+
 def _merge(spans):
     merged = []
     for start, end in sorted(spans):
@@ -167,8 +179,8 @@ def _merge(spans):
 def speech_regions(samples, sample_rate=SAMPLE_RATE, noise_db=None, enough_s=None, within=None):
     """[(start_s, end_s), ...] of speech in order, found by Silero inside the energy stage's
     sound regions (a region where the 16 kHz model finds too little speech gets
-    second_opinion). enough_s: stop once one region spans this long. within: (start_s, end_s)
-    — only sound regions overlapping this span are scored."""
+    second_opinion, then lowered_opinion). enough_s: stop once one region spans this long.
+    within: (start_s, end_s) — only sound regions overlapping this span are scored."""
     samples = np.asarray(samples, dtype=np.float32)
     if samples.ndim != 1 or sample_rate != SAMPLE_RATE:
         samples = to_mono_16k(samples, sample_rate)
@@ -185,6 +197,8 @@ def speech_regions(samples, sample_rate=SAMPLE_RATE, noise_db=None, enough_s=Non
         needed = MIN_REGION_S if enough_s is None else enough_s
         if max((e - s for s, e in found), default=0.0) < needed:
             found = _runs(second_opinion(span, scores), CHUNK_S, end, first / SAMPLE_RATE)
+        if max((e - s for s, e in found), default=0.0) < needed:
+            found = _runs(lowered_opinion(span), CHUNK_S / LOWERED, end, first / SAMPLE_RATE)
         regions += found
         if enough_s is not None and max((e - s for s, e in regions), default=0) >= enough_s:
             break
