@@ -14,6 +14,7 @@ starts another browser (e.g. with a different fake-microphone file, or `fake_ui=
 the microphone refused). Without Chromium the tests skip — except in CI (CI=true), where they fail.
 """
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -61,6 +62,15 @@ def launch_chromium(playwright, fake_audio=None, fake_ui=True):
     require_chromium()
     return playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
                                       args=chromium_args(fake_audio, fake_ui))
+
+
+def sign_up(page, username, password="a good long passphrase"):
+    """Fill and send the sign-up form already open in page; waits for the account page."""
+    page.fill("#id_username", username)
+    page.fill("#id_password1", password)
+    page.fill("#id_password2", password)
+    page.click("#sign-up-form button[type=submit]")
+    page.wait_for_url(re.compile(r"/account/$"))
 
 
 def screenshot(page, name):

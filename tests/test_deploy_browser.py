@@ -5,6 +5,8 @@ import re
 
 import pytest
 
+from tests.browser import sign_up
+
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -83,11 +85,7 @@ def test_account_token_and_share_pages_under_the_csp(page, settings, tmp_path):
     from tests.audio_factory import clip_path
     settings.MEDIA_ROOT = str(tmp_path / "media")
     page.goto("/account/sign-up")
-    page.fill("#id_username", "csp-user")
-    page.fill("#id_password1", "a good long passphrase")
-    page.fill("#id_password2", "a good long passphrase")
-    page.click("#sign-up-form button[type=submit]")
-    page.wait_for_url(re.compile(r"/account/$"))
+    sign_up(page, "csp-user")
     page.fill("#id_name", "laptop")
     page.click("#token-form button[type=submit]")
     assert page.locator("#new-token-value").input_value().startswith("ser_")

@@ -7,7 +7,7 @@ import pytest
 
 from classifier.models import Analysis
 from tests.audio_factory import clip_path
-from tests.browser import TIMEOUT_MS, screenshot
+from tests.browser import TIMEOUT_MS, screenshot, sign_up
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -60,11 +60,7 @@ def test_two_browsers_share_nothing(contexts, tmp_path, settings):
     assert a.locator("#history tbody tr").count() == 1
     a.click("#nav-sign-in")
     a.click("text=Sign up")
-    a.fill("#id_username", "alice")
-    a.fill("#id_password1", "a good long passphrase")
-    a.fill("#id_password2", "a good long passphrase")
-    a.click("#sign-up-form button[type=submit]")
-    a.wait_for_url(re.compile(r"/account/$"))
+    sign_up(a, "alice")
     screenshot(a, "account")
     a.goto("/history/")
     assert a.locator("#history tbody tr").count() == 1

@@ -18,7 +18,7 @@ from classifier.errors import error_page
 from classifier.examples import EXAMPLES
 from classifier.models import Analysis
 from tests.audio_factory import clip_path, speech, write
-from tests.browser import TIMEOUT_MS, screenshot
+from tests.browser import TIMEOUT_MS, screenshot, sign_up
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -359,11 +359,7 @@ def test_account_voice_and_shared_pages_fit_and_pass_axe(open_page, size):
         page.wait_for_load_state("networkidle")
         check(page, name, size)
     page.goto("/account/sign-up")
-    page.fill("#id_username", f"ux-{size}")
-    page.fill("#id_password1", "a good long passphrase")
-    page.fill("#id_password2", "a good long passphrase")
-    page.click("#sign-up-form button[type=submit]")
-    page.wait_for_url(re.compile(r"/account/$"))
+    sign_up(page, f"ux-{size}")
     page.fill("#id_name", "laptop")
     page.click("#token-form button[type=submit]")
     page.wait_for_selector("#new-token-value")
