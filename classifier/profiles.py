@@ -7,7 +7,8 @@ through an owner (classifier/owners.py), so another owner's profile is simply no
 """
 from django.db import transaction
 
-from ml.audio import analysable, decode
+from ml import segment
+from ml.audio import decode
 from ml.speaker import ENOUGH_CLIPS, Adaptation, ProfileError, SpeakerStats
 
 from . import services, uploads
@@ -88,10 +89,10 @@ def add_clip(profile, upload):
     for anything that is not usable speech. The audio is gone when this returns."""
     predictor = services.get_predictor()
     with uploads.temporary_path(upload) as path, services.analysis_slot() as deadline:
-        audio = analysable(decode(path, max_duration_s=uploads.max_duration_s(),
-                                  deadline=deadline))
-        vector = predictor.features(audio)
-    return add_features(profile, vector[None, :], audio.duration_s)
+        plan = segment.plan(decode(path, max_duration_s=uploads.max_duration_s(),
+                                   deadline=deadline).samples)   # the speech gate of every path
+        vectors = segment.featurise(plan, predictor.config)
+    return add_features(profile, vectors, plan.analysed_s)
 
 
 def learn_from(profile, vectors, seconds):

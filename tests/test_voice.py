@@ -112,6 +112,22 @@ def test_bad_enrolment_clips_are_explained(client, tmp_path):
     assert client.get("/voice/clips").status_code == 405
 
 
+def test_enrolment_clips_without_speech_are_refused(client, tmp_path):
+    """The speech gate guards the profile too: noise or a tone never becomes speaker statistics."""
+    import soundfile as sf
+    from ml.nonspeech import corpus
+    sounds = corpus()
+    names = [next(n for n in sounds if n.startswith("white noise")),
+             next(n for n in sounds if "440" in n)]
+    for name in names:
+        path = tmp_path / "sound.wav"
+        sf.write(path, sounds[name], 16000)
+        response = enrol(client, path)
+        assert response.status_code == 400, name
+        assert "No speech detected" in response.content.decode(), name
+    assert not VoiceProfile.objects.filter(clips__gt=0).exists()
+
+
 def upload(path):
     with open(path, "rb") as f:
         data = io.BytesIO(f.read())
