@@ -73,6 +73,9 @@ def test_record_then_drop_a_file_then_history_lists_both(web_page):
     assert page.locator("#rec-playback").get_attribute("src").startswith("blob:")
     duration = page.locator("#rec-playback").evaluate(DURATION_JS)
     assert 3 < duration < 10
+    # one primary action: the take waiting to be analysed, not the empty upload form's button
+    assert page.locator("form[data-clip-form] button.primary").all_inner_texts() == \
+        ["Analyse recording"]
     screenshot(page, "home-recorded")
     page.check("#keep-record")
     page.click("#rec-analyse")

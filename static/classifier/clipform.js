@@ -19,6 +19,14 @@ export function showFormError(form, message) {
   line.classList.toggle("error", Boolean(message));
 }
 
+/** Make form's submit button the page's one primary action (the clip the user prepared last):
+ * the other clip forms' submit buttons lose the emphasis until their clip is prepared again. */
+export function makePrimary(form) {
+  document.querySelectorAll("form[data-clip-form] button[type=submit]").forEach((button) => {
+    button.classList.toggle("primary", button.form === form);
+  });
+}
+
 function busy(form, on) {
   const button = form.querySelector('button[type="submit"]');
   if (button) {

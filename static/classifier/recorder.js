@@ -2,7 +2,7 @@
 // stop by button or at the maximum length, playback, then analysis through the record form.
 import { micErrorMessage, openMicrophone } from "./microphone.js";
 import { statusLine, clock } from "./status.js";
-import { enhance } from "./clipform.js";
+import { enhance, makePrimary } from "./clipform.js";
 import { encodeWav } from "./wav.js";
 import { announceCapture, onOtherCapture } from "./capture.js";
 
@@ -132,6 +132,7 @@ async function stop(reason = "") {
   if (playback.src) URL.revokeObjectURL(playback.src);
   playback.src = URL.createObjectURL(blob);
   form.hidden = false;
+  makePrimary(form);
   say(`${reason} Recorded ${seconds.toFixed(1)} s. Listen to it, then analyse it.`.trim());
   document.getElementById("rec-analyse").focus();
 }

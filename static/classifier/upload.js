@@ -1,6 +1,6 @@
 // Upload: a styled file chooser plus drag-and-drop where the device can drop files; the file's
 // size and type are checked before sending, with the server's limits (the server checks again).
-import { enhance, showFormError } from "./clipform.js";
+import { enhance, makePrimary, showFormError } from "./clipform.js";
 import { formatSize } from "./status.js";
 
 const form = document.getElementById("upload-form");
@@ -32,6 +32,7 @@ function chosen() {
   input.setCustomValidity("");
   input.setAttribute("aria-invalid", problem ? "true" : "false");
   showFormError(form, problem);
+  if (file) makePrimary(form);
 }
 
 if (form) {
