@@ -17,7 +17,7 @@ import time
 import numpy as np
 
 from . import calibration, dataset, inference, plots
-from .adapt import DEFAULT_ADAPT
+from .adapt import DEFAULT_ADAPT, QUIET
 from .audio import load_audio
 from .extract import DEFAULT_CACHE_DIR
 from .speaker import SpeakerStats, adapted_proba
@@ -25,7 +25,6 @@ from .train import DEFAULT_RECIPE, actor_folds, fit_adapted, fit_emotion, load_a
 
 KS = (0, 1, 2, 4, 8, 16, "all")
 KINDS = {"random": "random emotions", "neutral_calm": "neutral/calm only"}
-QUIET = ("neutral", "calm")
 
 
 def _pools(clips, rows):

@@ -174,28 +174,35 @@ def load_features(data_dir, emotions=dataset.EMOTIONS, feature_set="default", jo
                             np.array([c.actor for c in kept]), kept, errors)
 
 
-def _fold(data, train, test, augmented, seed, recipe, cache_dir, adapt_recipe=None):
-    """Fit on train, return (emotion probabilities, gender probabilities) of the test rows
-    (columns in the order of the models' classes_); with adapt_recipe also the adapted
-    model's probabilities of every test row given random references of its speaker."""
-    emotion = fit_emotion(data.X, data.emotions, train, augmented, seed, recipe, cache_dir)
-    gender = fit_gender(data.X, data.genders, train, augmented, seed, recipe, cache_dir)
+def _fit(kind, data, index, augmented, seed, recipe, cache_dir, adapt_recipe=DEFAULT_ADAPT):
+    """One fit on the clips in index: kind "emotion", "gender" or "adapted" (FIT_KINDS)."""
+    if kind == "emotion":
+        return fit_emotion(data.X, data.emotions, index, augmented, seed, recipe, cache_dir)
+    if kind == "gender":
+        return fit_gender(data.X, data.genders, index, augmented, seed, recipe, cache_dir)
+    return fit_adapted(data.X, data.emotions, data.actors, index, augmented, seed, recipe,
+                       adapt_recipe, cache_dir)
+
+
+FIT_KINDS = ("adapted", "emotion", "gender")   # longest first, so parallel workers end together
+
+
+def _scored(data, test, emotion, gender, adapted=None, seed=0):
+    """(emotion probabilities, gender probabilities) of the test rows (columns in the order of
+    the models' classes_); with an adapted model also its probabilities of every test row
+    given random references of its speaker."""
     e_proba = emotion.predict_proba(data.X[test])
     result = (e_proba, gender.predict_proba(data.X[test]))
-    if adapt_recipe is None:
+    if adapted is None:
         return result
-    adapted = fit_adapted(data.X, data.emotions, data.actors, train, augmented, seed, recipe,
-                          adapt_recipe, cache_dir)
     return result + (adapt.referenced_proba(adapted.inference_form(), data.X, data.actors,
                                             test, e_proba, seed),)
 
 
-def _final(data, augmented, seed, recipe, cache_dir, adapt_recipe=DEFAULT_ADAPT):
-    everything = np.arange(len(data.emotions))
-    return (fit_emotion(data.X, data.emotions, everything, augmented, seed, recipe, cache_dir),
-            fit_gender(data.X, data.genders, everything, augmented, seed, recipe, cache_dir),
-            fit_adapted(data.X, data.emotions, data.actors, everything, augmented, seed, recipe,
-                        adapt_recipe, cache_dir))
+def _fold(data, train, test, augmented, seed, recipe, cache_dir):
+    """Fit the generic models on train and score them on test (_scored)."""
+    return _scored(data, test, *(_fit(kind, data, train, augmented, seed, recipe, cache_dir)
+                                 for kind in ("emotion", "gender")))
 
 
 def scored_splits(actors, folds=5, scored=None):
@@ -307,10 +314,15 @@ def train(data_dir, out_path, emotions=dataset.EMOTIONS, feature_set="default", 
         if folds and len(set(data.actors)) >= 2 else []
     if progress:
         log(f"Fitting {len(splits)} speaker-independent check(s) and the final model ...")
-    *results, (emotion_model, gender_model, adapted_model) = Parallel(n_jobs=jobs)(
-        [delayed(_fold)(data, tr, te, augmented, seed, recipe, cache_dir, adapt_recipe)
-         for tr, te in splits]
-        + [delayed(_final)(data, augmented, seed, recipe, cache_dir, adapt_recipe)])
+    # every fit of the final models and of the scored folds, side by side, longest first
+    sets = [np.arange(len(data.emotions))] + [train_rows for train_rows, _ in splits]
+    tasks = [(kind, i) for kind in FIT_KINDS for i in range(len(sets))]
+    fitted = dict(zip(tasks, Parallel(n_jobs=jobs)(
+        delayed(_fit)(kind, data, sets[i], augmented, seed, recipe, cache_dir, adapt_recipe)
+        for kind, i in tasks)))
+    adapted_model, emotion_model, gender_model = (fitted[kind, 0] for kind in FIT_KINDS)
+    results = [_scored(data, test, fitted["emotion", i], fitted["gender", i],
+                       fitted["adapted", i], seed) for i, (_, test) in enumerate(splits, 1)]
     score = summarise(data, splits, results, folds) if splits else None
     if score:
         spread = f" ± {score['accuracy_sd']:.1%}" if len(splits) > 1 else ""
