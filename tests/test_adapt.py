@@ -6,7 +6,7 @@ import os
 import numpy as np
 import pytest
 
-from ml import Predictor, adapt_eval, cli, load_audio
+from ml import Predictor, adapt, adapt_eval, cli, load_audio
 from ml import artifact as artifact_io
 from ml.speaker import (Adaptation, ProfileError, SpeakerStats, adapted_proba, load_profile,
                         normalise, reference, save_profile)
@@ -173,3 +173,19 @@ def test_pools_never_score_a_reference():
     clips = [Clip(1 + i % 2) for i in range(10)]
     for pool, scored in adapt_eval._pools(clips, np.arange(10)):
         assert not set(pool) & set(scored) and len(pool) == len(scored) == 5
+
+
+def test_reference_draws_quiet_sets_and_target_cap():
+    """Quiet draws take their references from the quiet rows only; every draw normalises at
+    most `targets` other rows of the same speaker, never its own references."""
+    speakers = np.repeat([1, 2], 20)
+    quiet = np.tile(np.arange(20) < 5, 2)
+    draws = adapt.reference_draws(speakers, np.arange(40), 3, seed=1, sizes=(2, 4), quiet=quiet,
+                                  quiet_draws=2, targets=6)
+    assert len(draws) == 2 * (3 + 2)
+    for n, (ref, target) in enumerate(draws):
+        assert len(target) == 6 and not set(ref) & set(target)
+        assert len(set(speakers[ref]) | set(speakers[target])) == 1
+        if n % 5 >= 3:                      # the speaker's quiet draws come after its random ones
+            assert quiet[ref].all()
+

@@ -63,3 +63,9 @@ def test_train_model_rejects_bad_arguments(tmp_path):
         call_command("train_model", "--data", str(tmp_path), "--out", str(tmp_path / "m.pkl"))
     with pytest.raises(CommandError, match="unknown: bored"):
         call_command("train_model", "--data", DATA_DIR, "--emotions", "calm,bored")
+
+
+def test_evaluate_refuses_a_bad_adapt_recipe():
+    for bad in ('{"no_such_field": 1}', "[1, 2]", "not json"):
+        with pytest.raises(CommandError, match="AdaptRecipe fields"):
+            call_command("evaluate", "--adapt", "--adapt-recipe", bad, "--data", "nowhere")

@@ -10,6 +10,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from ml import DatasetError
 from ml import adapt_eval
+from ml.adapt import DEFAULT_ADAPT
 from ml import evaluate as ev
 from ml.dataset import EMOTIONS
 from ml.extract import DEFAULT_CACHE_DIR
@@ -84,6 +85,9 @@ class Command(BaseCommand):
         parser.add_argument("--adapt", action="store_true",
                             help="instead: speaker adaptation, accuracy and ECE against the "
                                  "number of reference clips of the speaker (enrolment curve)")
+        parser.add_argument("--adapt-recipe", default=None, metavar="JSON",
+                            help="with --adapt: changes to the adapted model's recipe "
+                                 """(ml.adapt.AdaptRecipe), e.g. '{"quiet_draws": 0}'""")
         parser.add_argument("--repeats", type=int, default=5,
                             help="with --adapt: random reference sets per actor and k")
         parser.add_argument("--no-subset", action="store_true",
@@ -133,9 +137,11 @@ class Command(BaseCommand):
     def _adapt(self, opts, recipe, out, quiet):
         if opts["repeats"] < 1:
             raise CommandError("--repeats must be at least 1.")
+        adapt_recipe = adapt_recipe_from(opts["adapt_recipe"])
         try:
             report = adapt_eval.run(
-                opts["data"], recipe=recipe, folds=opts["folds"], seed=opts["seed"],
+                opts["data"], recipe=recipe, adapt_recipe=adapt_recipe, folds=opts["folds"],
+                seed=opts["seed"],
                 repeats=opts["repeats"], jobs=opts["jobs"],
                 cache_dir=None if opts["no_cache"] else DEFAULT_CACHE_DIR, out_dir=out,
                 progress=not quiet, log=(lambda *_: None) if quiet else self.stdout.write)
@@ -143,3 +149,17 @@ class Command(BaseCommand):
             raise CommandError(str(exc))
         self.stdout.write(json.dumps(report, indent=1) if quiet
                           else adapt_eval.format_report(report))
+
+
+def adapt_recipe_from(text):
+    """DEFAULT_ADAPT with the changes of a JSON object (None: unchanged); CommandError if bad."""
+    if text is None:
+        return DEFAULT_ADAPT
+    try:
+        changes = json.loads(text)
+        if not isinstance(changes, dict):
+            raise ValueError
+        return DEFAULT_ADAPT.replace(**changes)
+    except (ValueError, TypeError):
+        raise CommandError(f"--adapt-recipe must be a JSON object of AdaptRecipe fields "
+                           f"({', '.join(DEFAULT_ADAPT.to_dict())}).") from None
