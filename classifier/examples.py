@@ -11,10 +11,9 @@ from django.conf import settings
 from django.core.files import File
 from django.templatetags.static import static
 
+from ml.dataset import STATEMENTS, parse_name
+
 EXAMPLES_DIR = "classifier/examples"
-STATEMENTS = {"01": "Kids are talking by the door.", "02": "Dogs are sitting by the door."}
-EMOTIONS = {"01": "neutral", "02": "calm", "03": "happy", "04": "sad", "05": "angry",
-            "06": "fearful", "07": "disgust", "08": "surprised"}
 
 
 @dataclass(frozen=True)
@@ -23,24 +22,25 @@ class Example:
     slug: str
 
     @property
-    def _parts(self):
-        return self.slug.split("-")   # modality-channel-emotion-intensity-statement-rep-actor
+    def clip(self):
+        """The fields its RAVDESS name encodes (ml.dataset.Clip: emotion, actor, gender, ...)."""
+        return parse_name(self.filename)
 
     @property
     def emotion(self):
-        return EMOTIONS[self._parts[2]]
+        return self.clip.emotion
 
     @property
     def actor(self):
-        return int(self._parts[6])
+        return self.clip.actor
 
     @property
     def gender(self):
-        return "male" if self.actor % 2 else "female"
+        return self.clip.gender
 
     @property
     def statement(self):
-        return STATEMENTS[self._parts[4]]
+        return STATEMENTS[f"{self.clip.statement:02d}"] + "."
 
     @property
     def filename(self):

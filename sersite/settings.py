@@ -175,10 +175,10 @@ SER_MAX_DURATION_S = float(os.environ.get("SER_MAX_DURATION_S", "600"))
 # each worker process runs at most SER_ANALYSES_PER_WORKER at once (bounds its memory and CPU).
 SER_ANALYSIS_TIMEOUT_S = float(os.environ.get("SER_ANALYSIS_TIMEOUT_S", "60"))
 SER_ANALYSES_PER_WORKER = int(os.environ.get("SER_ANALYSES_PER_WORKER", "1"))
-# `manage.py cleanup` (release phase) deletes leftovers older than this: longer than any request.
 # An address with this many uploads refused within a minute gets 429 for a minute
 # (classifier/strikes.py).
 SER_REFUSALS_PER_MINUTE = int(os.environ.get("SER_REFUSALS_PER_MINUTE", "20"))
+# `manage.py cleanup` (release phase) deletes leftovers older than this: longer than any request.
 SER_ORPHAN_AGE_S = float(os.environ.get("SER_ORPHAN_AGE_S", "900"))
 
 # Live recognition (README "Live recognition"). The server-microphone page records from THIS
