@@ -65,21 +65,6 @@ class TemperatureScaling(BaseEstimator):
         return self.classes_[np.argmax(np.asarray(X), axis=1)]
 
 
-def ece(proba, truth, bins=ECE_BINS):
-    """Expected calibration error: |accuracy - mean top probability| per equal-width bin of the
-    top probability, weighted by the share of rows in the bin. truth: column indices."""
-    proba = np.asarray(proba, dtype=np.float64)
-    top = proba.max(axis=1)
-    hit = proba.argmax(axis=1) == np.asarray(truth)
-    which = np.minimum((top * bins).astype(int), bins - 1)
-    total = 0.0
-    for b in range(bins):
-        rows = which == b
-        if rows.any():
-            total += rows.mean() * abs(hit[rows].mean() - top[rows].mean())
-    return float(total)
-
-
 def reliability(proba, truth, bins=ECE_BINS):
     """Per bin of top probability: (mean top probability, accuracy, count), for the diagram."""
     proba = np.asarray(proba, dtype=np.float64)
@@ -92,19 +77,39 @@ def reliability(proba, truth, bins=ECE_BINS):
             for b in range(bins)]
 
 
-def cross_fitted(proba, truth, groups):
-    """Calibrated out-of-fold probabilities where each group's rows (a CV test fold) are scaled
-    with a temperature fitted on the OTHER groups only, so no row calibrates itself. truth:
-    column indices.
-    With a single group the temperature is fitted on that group (in-sample)."""
-    proba, groups = np.asarray(proba, dtype=np.float64), np.asarray(groups)
-    out = np.empty_like(proba)
+def ece(proba, truth, bins=ECE_BINS):
+    """Expected calibration error: |accuracy - mean top probability| per equal-width bin of the
+    top probability (reliability), weighted by the share of rows in the bin. truth: column
+    indices."""
+    table = reliability(proba, truth, bins)
+    n = sum(b["count"] for b in table)
+    return float(sum(b["count"] / n * abs(b["accuracy"] - b["confidence"])
+                     for b in table if b["count"]))
+
+
+def fold_temperatures(proba, truth, groups):
+    """{group: temperature fitted on the OTHER groups' rows} (a CV test fold each; with a single
+    group, fitted on that group, in-sample). truth: column indices."""
+    proba, truth, groups = (np.asarray(proba, dtype=np.float64), np.asarray(truth),
+                            np.asarray(groups))
     names = np.unique(groups)
+    out = {}
     for g in names:
+        fit_rows = groups != g if len(names) > 1 else groups == g
+        out[g] = TemperatureScaling().fit(proba[fit_rows], truth[fit_rows]).temperature_
+    return out
+
+
+def cross_fitted(proba, truth, groups, temperatures=None):
+    """Calibrated out-of-fold probabilities where each group's rows (a CV test fold) are scaled
+    with a temperature fitted on the OTHER groups only (fold_temperatures, unless given), so no
+    row calibrates itself. truth: column indices."""
+    proba, groups = np.asarray(proba, dtype=np.float64), np.asarray(groups)
+    temperatures = temperatures or fold_temperatures(proba, truth, groups)
+    out = np.empty_like(proba)
+    for g, t in temperatures.items():
         rows = groups == g
-        fit_rows = ~rows if len(names) > 1 else rows
-        scaler = TemperatureScaling().fit(proba[fit_rows], np.asarray(truth)[fit_rows])
-        out[rows] = scaler.predict_proba(proba[rows])
+        out[rows] = calibrate({"method": "temperature", "temperature": t}, proba[rows])
     return out
 
 

@@ -20,12 +20,9 @@ from .inference import calibrate
 def calibration_report(proba, truth, fold_of):
     """JSON-ready calibration figures of out-of-fold probabilities (truth: column indices),
     plus each fold's cross-fitted temperature ("fold_temperatures")."""
-    calibrated = calibration.cross_fitted(proba, truth, fold_of)
-    temperatures = []
-    for fold in np.unique(fold_of):
-        others = fold_of != fold
-        temperatures.append(calibration.TemperatureScaling().fit(
-            proba[others], truth[others]).temperature_)
+    by_fold = calibration.fold_temperatures(proba, truth, fold_of)
+    calibrated = calibration.cross_fitted(proba, truth, fold_of, by_fold)
+    temperatures = list(by_fold.values())
     threshold = calibration.uncertain_threshold(calibrated, truth)
     return {**calibration.summary(proba, calibrated, truth, threshold),
             "uncertain_below": threshold, "fold_temperatures": temperatures,
