@@ -254,7 +254,7 @@ def trim_and_normalise(y):
     if len(y) < MIN_SPEECH_S * SAMPLE_RATE:
         raise AudioError(f"The recording is {len(y) / SAMPLE_RATE:.2f} s long; at least "
                          f"{MIN_SPEECH_S} s of speech is needed.")
-    db, hop = frame_levels_db(y, FRAME, HOP), HOP
+    db = frame_levels_db(y, FRAME, HOP)
     loudest = db.max()
     if loudest < SILENCE_DBFS:
         raise AudioError("No speech detected: the recording is silent.")
@@ -262,7 +262,7 @@ def trim_and_normalise(y):
     threshold = min(max(loudest - TRIM_TOP_DB, noise_floor + 10), loudest - 10)
     active = np.flatnonzero(db > threshold)
     first, last = active[0], active[-1]
-    y = y[first * hop:last * hop + FRAME]  # the last active frame always lies inside y
+    y = y[first * HOP:last * HOP + FRAME]  # the last active frame always lies inside y
     if len(y) < MIN_SPEECH_S * SAMPLE_RATE:
         raise AudioError(f"No speech detected: only {len(y) / SAMPLE_RATE:.2f} s of sound; "
                          f"at least {MIN_SPEECH_S} s of speech is needed.")

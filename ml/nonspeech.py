@@ -6,7 +6,8 @@ pattern, a melody with vibrato). Deterministic (fixed seeds); 16 kHz mono float3
 """
 import numpy as np
 
-SAMPLE_RATE = 16000
+from .audio import SAMPLE_RATE
+
 DURATION_S = 4.0
 LEVELS_DBFS = (-45.0, -30.0, -15.0)
 
@@ -99,12 +100,11 @@ def corpus():
     sounds["clicks 10/s"] = _level(_clicks(10), -30)
     sounds["random clicks"] = _level(_clicks(6, rng), -30)
     sounds["DTMF digits"] = _level(_dtmf(), -20)
-    for mains in (50, 60):
-        hum = sum(np.sin(2 * np.pi * mains * k * t) / k for k in range(1, 8))
+    hums = {mains: sum(np.sin(2 * np.pi * mains * k * t) / k for k in range(1, 8))
+            for mains in (50, 60)}
+    for mains, hum in hums.items():
         sounds[f"hum {mains} Hz"] = _level(hum, -25)
-    sounds["hum 50 Hz with noise"] = _level(
-        sum(np.sin(2 * np.pi * 50 * k * t) / k for k in range(1, 8))
-        + 0.3 * _coloured(n, 1, rng), -25)
+    sounds["hum 50 Hz with noise"] = _level(hums[50] + 0.3 * _coloured(n, 1, rng), -25)
     c, f, g, a = (261.6, 329.6, 392.0), (349.2, 440.0, 523.3), (392.0, 493.9, 587.3), \
         (220.0, 261.6, 329.6)
     sounds["chords, 120 bpm"] = _level(_sequence([c, f, g, c], 0.5), -20)
