@@ -3,7 +3,7 @@
 // Stop, then save the whole session to the history (or discard it).
 import { micErrorMessage, openMicrophone } from "./microphone.js";
 import { statusLine, clock } from "./status.js";
-import { announceCapture, onOtherCapture } from "./capture.js";
+import { announceCapture, waitForOtherCapture } from "./capture.js";
 const section = document.getElementById("live");
 const $ = (id) => document.getElementById(id);
 const startButton = $("live-start");
@@ -233,11 +233,7 @@ if (section) {
   stopButton.addEventListener("click", () => stop());
   $("live-save").addEventListener("click", save);
   $("live-discard").addEventListener("click", () => discard());
-  onOtherCapture("live", (active) => {
-    startButton.disabled = active;
-    if (active) say(RECORD_BUSY);
-    else if (status.textContent === RECORD_BUSY) say("");
-  });
+  waitForOtherCapture("live", { button: startButton, status, say, busy: RECORD_BUSY });
   // Leaving with a running or unsaved session asks first (the browser shows its own question).
   window.addEventListener("beforeunload", (event) => {
     if (!live && !session) return;

@@ -4,7 +4,7 @@ import { micErrorMessage, openMicrophone } from "./microphone.js";
 import { statusLine, clock } from "./status.js";
 import { enhance, makePrimary } from "./clipform.js";
 import { encodeWav } from "./wav.js";
-import { announceCapture, onOtherCapture } from "./capture.js";
+import { announceCapture, waitForOtherCapture } from "./capture.js";
 
 const section = document.getElementById("recorder");
 const startButton = document.getElementById("rec-start");
@@ -141,9 +141,5 @@ if (section) {
   enhance(form);
   startButton.addEventListener("click", start);
   stopButton.addEventListener("click", () => stop());
-  onOtherCapture("record", (active) => {
-    startButton.disabled = active;
-    if (active) say(LIVE_BUSY);
-    else if (status.textContent === LIVE_BUSY) say("");
-  });
+  waitForOtherCapture("record", { button: startButton, status, say, busy: LIVE_BUSY });
 }
