@@ -261,6 +261,7 @@ def test_recording_in_place_and_record_and_live_exclude_each_other(open_page, si
     page.evaluate(NO_RELOAD)
     record_take(page)
     assert page.locator("#live-start").is_disabled()
+    assert page.locator("button.primary:visible").all_inner_texts() == ["Stop"]  # one action
     check(page, "home-recording", size)
     page.click("#rec-stop")
     page.wait_for_selector("#record-form:not([hidden])")
@@ -315,6 +316,7 @@ def test_live_keeps_the_newest_in_view_and_asks_before_losing_a_session(open_pag
     announced = page.evaluate("window.announced")
     assert announced and all(a != b for a, b in zip(announced, announced[1:]))
     assert len(set(shown)) >= 2 and len(announced) < page.evaluate("window.updates") / 2
+    assert page.locator("button.primary:visible").all_inner_texts() == ["Stop"]
     check(page, "home-live", size)
 
     page.click("#live-stop")

@@ -20,7 +20,8 @@ export function showFormError(form, message) {
 }
 
 /** Make form's submit button the page's one primary action (the clip the user prepared last):
- * the other clip forms' submit buttons lose the emphasis until their clip is prepared again. */
+ * the other clip forms' submit buttons lose the emphasis until their clip is prepared again.
+ * form null: none of them (a capture in progress has the one action, its Stop button). */
 export function makePrimary(form) {
   document.querySelectorAll("form[data-clip-form] button[type=submit]").forEach((button) => {
     button.classList.toggle("primary", button.form === form);

@@ -4,6 +4,7 @@
 import { micErrorMessage, openMicrophone } from "./microphone.js";
 import { statusLine, clock } from "./status.js";
 import { announceCapture, waitForOtherCapture } from "./capture.js";
+import { makePrimary } from "./clipform.js";
 const section = document.getElementById("live");
 const $ = (id) => document.getElementById(id);
 const startButton = $("live-start");
@@ -140,6 +141,7 @@ async function start() {
   live.ticker = setInterval(tick, 100);
   live.sender = setInterval(send, SEND_EVERY_MS);
   stopButton.disabled = false;
+  makePrimary(null);
   stopButton.classList.add("primary");   // the one action now
   stopButton.focus();
   say("Listening… speak now.");

@@ -51,6 +51,7 @@ async function start() {
   }
   form.hidden = true;
   stopButton.disabled = false;
+  makePrimary(null);
   stopButton.classList.add("primary");   // the one action now
   stopButton.focus();
   say("Recording… speak now.");
